@@ -1,4 +1,4 @@
-"""Model parameters: the registry in `calibration/parameters.yaml` and the typed, frozen set a run uses.
+"""Model parameters: the registry in `calibration/parameters.yaml` and the frozen set a run uses.
 
 The registry says, for every parameter, its central value, its range, its kind (fact, literature,
 assumption, calibrated) and its source. A replicate's `Parameters` are drawn from it (triangular on
@@ -97,6 +97,7 @@ class Parameters:
     entrant_size: float
     # AI-factory adoption
     initial_adoption_share: float
+    adoption_potential: float
     bass_p: float
     bass_q: float
     network_peer_weight: float
@@ -150,7 +151,9 @@ def load_registry(path: Path = CALIBRATION_DIR / "parameters.yaml") -> dict[str,
     if set(registry) != set(PARAMETER_NAMES):
         missing = sorted(set(PARAMETER_NAMES) - set(registry))
         unknown = sorted(set(registry) - set(PARAMETER_NAMES))
-        raise ValueError(f"{path}: registry does not match the model (missing {missing}, unknown {unknown})")
+        raise ValueError(
+            f"{path}: registry does not match the model (missing {missing}, unknown {unknown})"
+        )
     return registry
 
 

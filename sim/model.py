@@ -1,0 +1,565 @@
+"""The model of the complex: a `mesa.Model` whose firms' state is held as arrays.
+
+`ChangwonModel.step` is the month, one named action per line, in economic order. The actions are
+thin: they call the pure rules in `sim.rules`, `sim.network` and `sim.population` and write the
+results into the state. Firms are also Mesa agents (`FirmAgent`), each a view onto its row, made
+only when asked for (`firm_agents()`), because making thousands of agents per replicate would cost
+as much as simulating it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from sim import rules
+from sim.draws import MonthDraws, draw_month
+from sim.environment import (
+    PIPELINE_DELIVERY_MONTHS,
+    PIPELINE_LEAD_MONTHS,
+    Environment,
+    add_deliveries,
+)
+from sim.firms import ADOPTED, ADOPTING, INELIGIBLE, NOT_ADOPTED, FirmState
+from sim.indicators import COLUMN, INDICATOR_NAMES
+from sim.names import PARTNERS, SECTORS, population_spec
+from sim.network import market_weights, orders_received, redirect_to_markets, supplier_fill
+from sim.parameters import Parameters
+from sim.population import Population, adoption_gains, stationary_sd
+
+US = PARTNERS.index("US")
+LEDGER = (
+    "external_sales",  # exports, domestic final sales, defence deliveries
+    "in_complex_sales",
+    "in_complex_purchases",
+    "outside_purchases",
+    "wages",
+    "fixed_costs",
+    "tariffs",
+    "payouts",
+    "adoption_costs",
+    "support_credit",
+    "entrant_cash",
+    "exit_cash",  # cash of exiting firms, leaving the complex with them
+    "cash_end",
+)
+LEDGER_COLUMN = {name: k for k, name in enumerate(LEDGER)}
+
+
+@dataclass(slots=True)
+class Month:
+    """Scratch quantities of the month being stepped (arrays by firm slot unless stated)."""
+
+    k: int = 0  # index of the month in the period
+    month: int = 0  # month number
+    price: float = 1.0
+    final: np.ndarray | None = None  # (slots, partners) final demand, real
+    network: np.ndarray | None = None  # in-complex orders received, real
+    defence: np.ndarray | None = None  # defence deliveries due, real
+    demand: np.ndarray | None = None
+    gross: np.ndarray | None = None
+    sales: np.ndarray | None = None
+    fill: np.ndarray | None = None
+    inputs: np.ndarray | None = None
+    value_added: np.ndarray | None = None  # nominal
+    profit: np.ndarray | None = None  # nominal
+    tariff_cost: np.ndarray | None = None  # nominal
+    entries: int = 0
+    exits: int = 0
+    entrant_slots: np.ndarray | None = None
+
+    def pad(self, extra: int) -> None:
+        """Give the month's firm arrays room for `extra` new slots (entrants made nothing yet)."""
+        for name in ARRAYS_BY_SLOT:
+            old = getattr(self, name)
+            if old is not None:
+                setattr(self, name, np.concatenate([old, np.zeros((extra, *old.shape[1:]))]))
+
+
+ARRAYS_BY_SLOT = (
+    "final",
+    "network",
+    "defence",
+    "demand",
+    "gross",
+    "sales",
+    "fill",
+    "inputs",
+    "value_added",
+    "profit",
+    "tariff_cost",
+)
+
+
+class FirmAgent(mesa.Agent):
+    """A firm as a Mesa agent: a view onto row `slot` of the model's firm arrays."""
+
+    def __init__(self, model: ChangwonModel, slot: int) -> None:
+        super().__init__(model)
+        self.slot = slot
+
+    def __getattr__(self, name: str):
+        firms = self.__dict__.get("model").firms if "model" in self.__dict__ else None
+        if firms is not None and hasattr(firms, name):
+            return getattr(firms, name)[self.slot]
+        raise AttributeError(name)
+
+    @property
+    def sector_name(self) -> str:
+        return SECTORS[self.model.firms.sector[self.slot]]
+
+
+class ChangwonModel(mesa.Model):
+    """The firms of the complex, stepped one month at a time."""
+
+    def __init__(
+        self,
+        population: Population,
+        environment: Environment,
+        params: Parameters,
+        rng: np.random.Generator,
+        replicate: int = 0,
+    ) -> None:
+        super().__init__(rng=rng)
+        self.replicate = replicate
+        self.params = params
+        self.env = environment
+        self.firms: FirmState = population.firms
+        self.network = population.network
+        self.entrant = population.entrant
+        self.reference_employment = population.reference_employment
+        self.firms_created = self.firms.slots
+        self.slot_buffer = max(12, int(params.entry_rate * self.firms.slots))  # a year of entrants
+        self.deliveries = environment.deliveries.copy()
+        self.partner_shock = np.zeros(len(PARTNERS))
+        self.perceived = np.zeros((len(PARTNERS), len(SECTORS)))
+        self.slots_left = 0.0
+        self.credit_left = environment.credit_line_krw
+        self.diversion_mix = diversion_mix()
+        self.us_exporter = self.firms.base_final[:, US] > 0
+        self.market_weight = market_weights(
+            self.firms.base_sales, self.firms.alive, self.firms.sector
+        )
+        eligible = self.firms.adoption != INELIGIBLE
+        self.propensity_scale = (
+            1.0
+            / rules.adoption_propensity(
+                self.firms.employment[eligible],
+                self.reference_employment,
+                self.firms.export_intensity[eligible],
+                params.adoption_size_elasticity,
+                params.adoption_export_boost,
+                1.0,
+            ).mean()
+        )
+        self.impact_elasticity = rules.impact_elasticity(
+            params.elasticity_one_year,
+            params.elasticity_long_run,
+            params.elasticity_years_to_long_run,
+        )
+        self.firm_shock_variance = params.firm_shock_sd**2 / (
+            1.0 - params.firm_shock_persistence**2
+        )
+        self.speeds = {
+            "capacity": rules.monthly_speed(params.capacity_adjust_months),
+            "employment": rules.monthly_speed(params.employment_adjust_months),
+            "diversion": rules.monthly_speed(params.diversion_months),
+        }
+        n_months = len(environment.months)
+        self.indicators = np.zeros((n_months, len(INDICATOR_NAMES)))
+        self.ledger = np.zeros((n_months, len(LEDGER)))
+        self.now = Month()
+        self._agents_made = False
+
+    # --- one month -------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        draws = self.draw()  # all of this month's randomness, drawn first
+        # 1. environment
+        self.read_environment()
+        # 2. demand
+        self.move_demand_shocks(draws)
+        self.demand_from_partners()  # base x partner index x tariff price effect x firm factor
+        self.divert_lost_us_sales()
+        self.orders_from_customers()  # last month's in-complex purchases, through the network
+        self.defence_deliveries_due()
+        # 3. production
+        self.produce()  # capacity x productivity, defects, sales, inputs, wages
+        self.adjust_capacity()
+        # 4. tariff absorption
+        self.absorb_tariffs()
+        # 5. finance
+        self.settle_accounts()  # profit to cash, payouts leave the complex
+        self.lend_export_support()
+        self.exit_distressed_firms()  # their customers turn to the sector's market
+        self.enter_new_firms(draws)
+        # 6. employment
+        self.adjust_employment()
+        # 7. AI-factory adoption
+        self.adopt_ai_factories(draws)  # hazard, slots, cash, up-front cost
+        self.ramp_adoption_effects()
+        # 8. defence exports
+        self.book_pipeline_orders(draws)
+        # 9. record
+        self.record()
+        self.now.k += 1
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def draw(self) -> MonthDraws:
+        k = self.now.k
+        return draw_month(
+            self.rng,
+            self.firms_created,
+            int(self.firms.alive.sum()),
+            self.params.entry_rate,
+            float(self.env.pipeline_rate[k]),
+        )
+
+    def read_environment(self) -> None:
+        now, env = self.now, self.env
+        now.month = int(env.months[now.k])
+        now.price = float(env.price[now.k])
+        self.slots_left += float(env.programme_slots[now.k])
+
+    def move_demand_shocks(self, draws: MonthDraws) -> None:
+        p, f = self.params, self.firms
+        self.partner_shock = rules.shock_step(
+            self.partner_shock, p.demand_shock_persistence, p.demand_shock_sd, draws.partner_noise
+        )
+        n = self.firms_created
+        f.firm_shock[:n] = rules.shock_step(
+            f.firm_shock[:n], p.firm_shock_persistence, p.firm_shock_sd, draws.firm_noise
+        )
+
+    def demand_from_partners(self) -> None:
+        k, p, f, env = self.now.k, self.params, self.firms, self.env
+        rho2 = p.demand_shock_persistence**2
+        variance = p.demand_shock_sd**2 * (1.0 - rho2 ** (k + 1)) / (1.0 - rho2)
+        partner_index = env.partner_trend[k] * np.exp(self.partner_shock - 0.5 * variance)
+        factor = rules.sector_partner_factor(partner_index, env.fx_factor[k], env.tariff_factor[k])
+        firm_factor = rules.firm_demand_factor(
+            f.firm_shock, self.firm_shock_variance, f.unit_cost, p.cost_demand_elasticity
+        )
+        self.now.final = rules.final_demand(f.base_final, factor, f.sector, firm_factor * f.alive)
+
+    def divert_lost_us_sales(self) -> None:
+        f, env, k = self.firms, self.env, self.now.k
+        lost = rules.lost_to_tariff(self.now.final[:, US], env.tariff_factor[k, US][f.sector])
+        boost = env.diversion_boost if env.support_active[k] else 0.0
+        speed = rules.monthly_speed(self.params.diversion_months / (1.0 + boost))
+        f.diverted = rules.divert(f.diverted, lost, self.params.diversion_share, speed)
+
+    def orders_from_customers(self) -> None:
+        f = self.firms
+        self.now.network = orders_received(self.network, f.orders, self.market_weight, f.sector)
+
+    def defence_deliveries_due(self) -> None:
+        due = self.deliveries[self.now.k].sum(axis=1) / self.now.price
+        defence = np.zeros(self.firms.slots)
+        defence[: len(due)] = due * self.firms.alive[: len(due)]
+        self.now.defence = defence
+
+    def produce(self) -> None:
+        now, f, p = self.now, self.firms, self.params
+        now.demand = now.final.sum(axis=1) + f.diverted + now.network + now.defence
+        now.gross, now.sales, now.fill = rules.produce(
+            now.demand, f.defect_rate, f.capacity, f.productivity
+        )
+        now.inputs = rules.inputs_needed(now.gross, p.input_share, f.unit_cost)
+
+    def adjust_capacity(self) -> None:
+        now, f, p = self.now, self.firms, self.params
+        desired = now.demand / (1.0 - f.defect_rate) / (f.productivity * p.operating_rate)
+        f.capacity = np.where(
+            f.alive, rules.adjust_toward(f.capacity, desired, self.speeds["capacity"]), f.capacity
+        )
+
+    def absorb_tariffs(self) -> None:
+        now, f, env = self.now, self.firms, self.env
+        sales_by_partner = now.final * now.fill[:, None] * now.price
+        now.tariff_cost = rules.absorbed_tariff(
+            sales_by_partner, env.tariff_rate[now.k], f.sector, self.params.tariff_passthrough
+        )
+
+    def settle_accounts(self) -> None:
+        now, f, p = self.now, self.firms, self.params
+        delivered = f.orders * supplier_fill(self.network, now.fill, self.market_weight, f.sector)
+        bought = rules.purchases(now.inputs, delivered)
+        now.value_added = (now.sales - bought) * now.price
+        wages = f.employment * f.wage * now.price
+        fixed = np.where(f.alive, f.fixed_cost, 0.0) * now.price
+        now.profit = now.value_added - wages - fixed - now.tariff_cost
+        payout = p.payout_rate * np.maximum(now.profit, 0.0)
+        f.cash = f.cash + now.profit - payout
+        f.orders = p.in_complex_input_share * now.inputs
+        self.book(
+            external_sales=(now.sales - now.network * now.fill).sum() * now.price,
+            in_complex_sales=(now.network * now.fill).sum() * now.price,
+            in_complex_purchases=delivered.sum() * now.price,
+            outside_purchases=(bought - delivered).sum() * now.price,
+            wages=wages.sum(),
+            fixed_costs=fixed.sum(),
+            tariffs=now.tariff_cost.sum(),
+            payouts=payout.sum(),
+        )
+
+    def lend_export_support(self) -> None:
+        if not self.env.support_active[self.now.k]:
+            return
+        f = self.firms
+        credit = rules.support_credit(
+            f.cash, f.alive & self.us_exporter[: f.slots], self.credit_left
+        )
+        f.cash = f.cash + credit
+        self.credit_left -= credit.sum()
+        self.book(support_credit=credit.sum())
+
+    def exit_distressed_firms(self) -> None:
+        f, p = self.firms, self.params
+        line = p.exit_debt_months * f.base_sales * self.now.price
+        f.distress_months = np.where(
+            f.alive, rules.distress_count(f.distress_months, f.cash, line), 0
+        )
+        leaving = f.alive & (f.distress_months >= round(p.exit_after_months))
+        self.now.exits = int(leaving.sum())
+        if not self.now.exits:
+            return
+        self.book(exit_cash=f.cash[leaving].sum())
+        f.alive[leaving] = False
+        f.cash[leaving] = 0.0
+        f.employment[leaving] = 0.0
+        f.capacity[leaving] = 0.0
+        f.orders[leaving] = 0.0
+        f.diverted[leaving] = 0.0
+        redirect_to_markets(self.network, leaving, f.sector)
+        self.market_weight = market_weights(f.base_sales, f.alive, f.sector)
+
+    def enter_new_firms(self, draws: MonthDraws) -> None:
+        count = len(draws.entrant_sector_u)
+        self.now.entries = count
+        self.now.entrant_slots = np.arange(self.firms_created, self.firms_created + count)
+        if not count:
+            return
+        if self.firms_created + count > self.firms.slots:
+            self.make_room(max(count, self.slot_buffer))
+        new = np.arange(self.firms_created, self.firms_created + count)
+        self.firms_created += count
+        cash = self.place_entrants(new, draws)
+        self.book(entrant_cash=cash)
+        self.market_weight = market_weights(
+            self.firms.base_sales, self.firms.alive, self.firms.sector
+        )
+
+    def adjust_employment(self) -> None:
+        now, f = self.now, self.firms
+        needed = now.gross / (f.labour_productivity * f.productivity)
+        needed[now.entrant_slots] = f.employment[now.entrant_slots]  # they start at their size
+        f.employment = np.where(
+            f.alive, rules.adjust_toward(f.employment, needed, self.speeds["employment"]), 0.0
+        )
+
+    def adopt_ai_factories(self, draws: MonthDraws) -> None:
+        f, p, env, now = self.firms, self.params, self.env, self.now
+        n = len(draws.adoption_u)  # firms of the month's start: entrants adopt from next month
+        peers, sector_share = self.peer_adoption_share()
+        propensity = rules.adoption_propensity(
+            f.employment[:n],
+            self.reference_employment,
+            f.export_intensity[:n],
+            p.adoption_size_elasticity,
+            p.adoption_export_boost,
+            self.propensity_scale,
+        )
+        hazard_args = (
+            peers[:n],
+            sector_share[f.sector[:n]],
+            propensity,
+            p.bass_p,
+            p.bass_q,
+            p.adoption_potential,
+        )
+        unsubsidised = rules.adoption_hazard(*hazard_args, 0.0)
+        offering = bool(env.programme_active[now.k]) and self.slots_left >= 1.0
+        share = env.subsidy_share if offering else 0.0
+        subsidised = rules.adoption_hazard(*hazard_args, p.subsidy_hazard_boost * share)
+        cost = rules.adoption_cost(
+            f.employment[:n], p.adoption_cost_base_krw, p.adoption_cost_per_employee_krw, now.price
+        )
+        u, cash = draws.adoption_u, f.cash[:n]
+        eligible = f.alive[:n] & (f.adoption[:n] == NOT_ADOPTED)
+        candidates = np.flatnonzero(eligible & (u < subsidised) & (cash >= (1.0 - share) * cost))
+        granted = np.zeros(n, dtype=bool)
+        if offering:
+            # Slots go to the keenest applicants (lowest draws first).
+            order = candidates[np.argsort(u[candidates], kind="stable")]
+            granted[order[: int(self.slots_left)]] = True
+            self.slots_left -= granted.sum()
+        unaided = eligible & ~granted & (u < unsubsidised) & (cash >= cost)
+        paid = np.where(granted, (1.0 - share) * cost, 0.0) + np.where(unaided, cost, 0.0)
+        adopters = granted | unaided
+        f.cash[:n] -= paid
+        f.adoption[:n][adopters] = ADOPTING
+        f.adoption_month[:n][adopters] = now.month
+        self.book(adoption_costs=paid.sum())
+
+    def ramp_adoption_effects(self) -> None:
+        f = self.firms
+        ramping = f.adoption == ADOPTING
+        if not ramping.any():
+            return
+        progress = rules.ramp(self.now.month, f.adoption_month, self.params.ramp_months)
+        f.productivity = np.where(ramping, 1.0 + f.gain_productivity * progress, f.productivity)
+        f.defect_rate = np.where(
+            ramping, f.base_defect_rate * (1.0 - f.gain_defects * progress), f.defect_rate
+        )
+        f.unit_cost = np.where(ramping, 1.0 - f.gain_cost * progress, f.unit_cost)
+        f.adoption = np.where(ramping & (progress >= 1.0), ADOPTED, f.adoption)
+
+    def book_pipeline_orders(self, draws: MonthDraws) -> None:
+        pipeline, env = self.env.pipeline, self.env
+        for u_value, u_prime in zip(draws.order_value_u, draws.order_prime_u, strict=True):
+            primes = pipeline.primes
+            prime = primes[min(int(u_prime * len(primes)), len(primes) - 1)]
+            add_deliveries(
+                self.deliveries,
+                env.months,
+                env.krw_per_usd,
+                self.anchor_index(prime),
+                PARTNERS.index(pipeline.partner),
+                value_usd=pipeline.value_usd.ppf(float(u_value)),
+                value_krw=None,
+                first=self.now.month + PIPELINE_LEAD_MONTHS,
+                count=PIPELINE_DELIVERY_MONTHS,
+            )
+
+    def record(self) -> None:
+        now, f, p, env = self.now, self.firms, self.params, self.env
+        fx = float(env.krw_per_usd[now.k])
+        row = self.indicators[now.k]
+        sold = now.final * now.fill[:, None]
+        by_partner = sold.sum(axis=0)
+        diverted = np.bincount(f.sector, weights=f.diverted * now.fill, minlength=len(SECTORS))
+        by_partner = by_partner + diverted @ self.diversion_mix
+        defence = self.deliveries[now.k] / now.price * now.fill[: self.deliveries.shape[1], None]
+        by_partner = by_partner + defence.sum(axis=0)
+        exports_usd = by_partner * now.price / fx
+        final_sales = (now.sales - now.network * now.fill).sum() * now.price
+        alive = f.alive
+        adopters = int((alive & ((f.adoption == ADOPTING) | (f.adoption == ADOPTED))).sum())
+        employment = f.employment.sum()
+        production = now.sales.sum() * now.price
+        row[COLUMN["production_krw"]] = production
+        row[COLUMN["value_added_krw"]] = now.value_added.sum()
+        row[COLUMN["exports_usd"]] = exports_usd[1:].sum()
+        for j, partner in enumerate(PARTNERS[1:], start=1):
+            row[COLUMN[f"exports_usd_{partner}"]] = exports_usd[j]
+        row[COLUMN["employment"]] = employment
+        row[COLUMN["active_firms"]] = alive.sum()
+        row[COLUMN["entries"]] = now.entries
+        row[COLUMN["exits"]] = now.exits
+        row[COLUMN["adopters"]] = adopters
+        row[COLUMN["adoption_share"]] = adopters / max(1, alive.sum())
+        row[COLUMN["labour_productivity"]] = production / employment if employment > 0 else 0.0
+        row[COLUMN["defect_rate"]] = (now.gross * f.defect_rate).sum() / max(
+            now.gross.sum(), 1e-300
+        )
+        row[COLUMN["tariff_cost_krw"]] = now.tariff_cost.sum()
+        row[COLUMN["defence_deliveries_krw"]] = defence.sum() * now.price
+        within = p.within_region_share
+        row[COLUMN["region_production_krw"]] = final_sales * p.multiplier_production * within
+        row[COLUMN["region_value_added_krw"]] = final_sales * p.multiplier_value_added * within
+        row[COLUMN["region_employment"]] = (
+            12.0 * final_sales / now.price / 1e9 * p.multiplier_employment_per_bn_krw * within
+        )
+        self.book(cash_end=f.cash.sum())
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def book(self, **flows: float) -> None:
+        for name, value in flows.items():
+            self.ledger[self.now.k, LEDGER_COLUMN[name]] += value
+
+    def peer_adoption_share(self) -> tuple[np.ndarray, np.ndarray]:
+        """Adoption among each firm's sector peers and suppliers (weighted), and by sector."""
+        f, p = self.firms, self.params
+        adopted = (f.alive & ((f.adoption == ADOPTING) | (f.adoption == ADOPTED))).astype(float)
+        candidates = f.alive & (f.adoption != INELIGIBLE)
+        count = np.bincount(f.sector, weights=candidates, minlength=len(SECTORS))
+        sector_share = np.bincount(f.sector, weights=adopted, minlength=len(SECTORS)) / np.maximum(
+            count, 1.0
+        )
+        suppliers = self.network.shares @ adopted + self.network.market @ sector_share
+        w = p.network_peer_weight
+        return (1.0 - w) * sector_share[f.sector] + w * suppliers, sector_share
+
+    def anchor_index(self, anchor_id: str) -> int:
+        return [a["id"] for a in population_spec()["anchors"]].index(anchor_id)
+
+    def make_room(self, extra: int) -> None:
+        self.firms.grow(extra)
+        self.now.pad(extra)
+        self.network.grow(extra, self.entrant.market_mix)
+        self.us_exporter = np.concatenate([self.us_exporter, np.zeros(extra, dtype=bool)])
+        self.market_weight = np.concatenate([self.market_weight, np.zeros(extra)])
+
+    def place_entrants(self, new: np.ndarray, draws: MonthDraws) -> float:
+        """Initialise the entrants' rows; returns the cash they bring into the complex."""
+        f, p, t = self.firms, self.params, self.entrant
+        price = self.now.price
+        cumulative = np.cumsum(t.sector_share)
+        sector = np.minimum(
+            np.searchsorted(cumulative / cumulative[-1], draws.entrant_sector_u, side="right"),
+            len(SECTORS) - 1,
+        )
+        employment = np.full(len(new), p.entrant_size * t.median_employment)
+        gross = employment * t.labour_productivity[sector]
+        sales = gross * (1.0 - p.defect_rate_base)
+        noise = draws.entrant_noise
+        gains = adoption_gains(p, employment, noise[:, 1:].T)
+        f.sector[new] = sector
+        f.anchor[new] = -1
+        f.alive[new] = True
+        f.base_final[new] = sales[:, None] * t.partner_mix[sector]
+        f.base_sales[new] = sales
+        f.capacity[new] = gross / p.operating_rate
+        f.productivity[new] = 1.0
+        f.defect_rate[new] = p.defect_rate_base
+        f.base_defect_rate[new] = p.defect_rate_base
+        f.unit_cost[new] = 1.0
+        f.firm_shock[new] = stationary_sd(p) * noise[:, 0]
+        f.diverted[new] = 0.0
+        f.orders[new] = p.in_complex_input_share * p.input_share * gross
+        f.employment[new] = employment
+        f.labour_productivity[new] = t.labour_productivity[sector]
+        f.wage[new] = t.wage[sector]
+        f.fixed_cost[new] = t.fixed_cost_share[sector] * sales
+        f.cash[new] = p.cash_months * sales * price
+        f.distress_months[new] = 0
+        f.adoption[new] = NOT_ADOPTED
+        f.gain_productivity[new], f.gain_defects[new], f.gain_cost[new] = gains
+        f.export_intensity[new] = t.export_intensity[sector]
+        self.us_exporter[new] = t.partner_mix[sector, US] > 0
+        self.network.market[new] = t.market_mix
+        return float(f.cash[new].sum())
+
+    # --- Mesa agents, on demand ------------------------------------------------------------------
+
+    def firm_agents(self) -> mesa.agent.AgentSet:
+        """The firms as Mesa agents (made on first use; entrants get agents when asked again)."""
+        have = len(self.agents)
+        for slot in range(have, self.firms_created):
+            FirmAgent(self, slot)
+        return self.agents
+
+
+def diversion_mix() -> np.ndarray:
+    """(sectors, partners): where a sector's re-routed US sales go (its non-US export mix)."""
+    spec = population_spec()["non_us_export_mix"]["values"]
+    mix = np.zeros((len(SECTORS), len(PARTNERS)))
+    for s, sector in enumerate(SECTORS):
+        for partner, share in spec[sector].items():
+            mix[s, PARTNERS.index(partner)] = share
+    return mix / mix.sum(axis=1, keepdims=True)
