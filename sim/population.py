@@ -44,10 +44,20 @@ class Population:
     base_year_totals: dict[str, float]
 
 
-def synthesise(params: Parameters, rng: np.random.Generator) -> Population:
-    """Draw one 2024 population consistent with the parameters and the reported totals."""
+def synthesise(
+    params: Parameters, rng: np.random.Generator, firms: int | None = None
+) -> Population:
+    """Draw one 2024 population consistent with the parameters and the reported totals.
+
+    `firms` draws a smaller (or larger) complex with the same structure, its totals scaled in
+    proportion: for tests and the firm-by-firm comparison.
+    """
     spec = population_spec()
     totals = {k: float(v["value"]) for k, v in spec["totals"].items() if "value" in v}
+    if firms is not None:
+        scale = firms / totals["firms"]
+        for key in ("production_krw", "exports_usd", "employment", "firms"):
+            totals[key] *= scale
     n_firms = int(totals["firms"])
     monthly_sales = totals["production_krw"] / 12.0
     monthly_exports_krw = totals["exports_usd"] * totals["krw_per_usd"] / 12.0

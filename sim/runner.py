@@ -69,8 +69,11 @@ def key_id(key: str) -> int:
     return zlib.crc32(key.encode("utf-8"))
 
 
-def build_model(scenario, params: Parameters, seed: int, replicate: int) -> ChangwonModel:
-    population = synthesise(params, stream(seed, replicate, STREAM_POPULATION))
+def build_model(
+    scenario, params: Parameters, seed: int, replicate: int, firms: int | None = None
+) -> ChangwonModel:
+    """The model of one replicate, ready to step (`firms` scales the population, for tests)."""
+    population = synthesise(params, stream(seed, replicate, STREAM_POPULATION), firms)
     environment = build_environment(scenario, params, population.anchor_ids)
     return ChangwonModel(
         population, environment, params, stream(seed, replicate, STREAM_MONTHS), replicate
