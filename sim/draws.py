@@ -17,7 +17,7 @@ from sim.names import PARTNERS
 class MonthDraws:
     partner_noise: np.ndarray  # (partners,) standard normal innovations of partner demand
     firm_noise: np.ndarray  # (firms created,) standard normal innovations of firm demand
-    adoption_u: np.ndarray  # (firms created,) uniforms for the adoption decision
+    adoption_e: np.ndarray  # (firms created,) standard exponentials for the adoption decision
     entrant_sector_u: np.ndarray  # (entrants,) uniforms choosing each entrant's sector
     entrant_noise: np.ndarray  # (entrants, 4) normals: demand shock, three adoption gains
     order_value_u: np.ndarray  # (new pipeline orders,) uniforms for each order's value
@@ -34,7 +34,7 @@ def draw_month(
     """Draw the month's randomness in a fixed order."""
     partner_noise = rng.standard_normal(len(PARTNERS))
     firm_noise = rng.standard_normal(firms_created)
-    adoption_u = rng.random(firms_created)
+    adoption_e = rng.standard_exponential(firms_created)
     entrants = rng.poisson(entry_rate_per_year / 12.0 * active_firms)
     entrant_sector_u = rng.random(entrants)
     entrant_noise = rng.standard_normal((entrants, 4))
@@ -42,7 +42,7 @@ def draw_month(
     return MonthDraws(
         partner_noise=partner_noise,
         firm_noise=firm_noise,
-        adoption_u=adoption_u,
+        adoption_e=adoption_e,
         entrant_sector_u=entrant_sector_u,
         entrant_noise=entrant_noise,
         order_value_u=rng.random(orders),

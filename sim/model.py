@@ -30,6 +30,7 @@ from sim.parameters import Parameters
 from sim.population import Population, adoption_gains, stationary_sd
 
 US = PARTNERS.index("US")
+ONES_BY_PARTNER = np.ones(len(PARTNERS))
 LEDGER = (
     "external_sales",  # exports, domestic final sales, defence deliveries
     "in_complex_sales",
@@ -142,18 +143,13 @@ class ChangwonModel(mesa.Model):
         self.market_weight = market_weights(
             self.firms.base_sales, self.firms.alive, self.firms.sector
         )
+        # Propensity to adopt is fixed by a firm's base-year size and exporting; scaled to mean one.
         eligible = self.firms.adoption != INELIGIBLE
-        self.propensity_scale = (
-            1.0
-            / rules.adoption_propensity(
-                self.firms.employment[eligible],
-                self.reference_employment,
-                self.firms.export_intensity[eligible],
-                params.adoption_size_elasticity,
-                params.adoption_export_boost,
-                1.0,
-            ).mean()
-        )
+        raw = self.propensity_of(self.firms.employment, self.firms.export_intensity, 1.0)
+        self.propensity_scale = 1.0 / raw[eligible].mean()
+        self.propensity = np.where(eligible, raw * self.propensity_scale, 0.0)
+        self.cost_advantage = np.ones(self.firms.slots)  # unit_cost ** -cost_demand_elasticity
+        self.shares_t = self.network.shares.T  # supplier-major view, shares the data
         self.impact_elasticity = rules.impact_elasticity(
             params.elasticity_one_year,
             params.elasticity_long_run,
@@ -165,13 +161,12 @@ class ChangwonModel(mesa.Model):
         self.speeds = {
             "capacity": rules.monthly_speed(params.capacity_adjust_months),
             "employment": rules.monthly_speed(params.employment_adjust_months),
-            "diversion": rules.monthly_speed(params.diversion_months),
         }
+        self.exit_after = round(params.exit_after_months)
         n_months = len(environment.months)
         self.indicators = np.zeros((n_months, len(INDICATOR_NAMES)))
         self.ledger = np.zeros((n_months, len(LEDGER)))
         self.now = Month()
-        self._agents_made = False
 
     # --- one month -------------------------------------------------------------------------------
 
@@ -241,7 +236,7 @@ class ChangwonModel(mesa.Model):
         partner_index = env.partner_trend[k] * np.exp(self.partner_shock - 0.5 * variance)
         factor = rules.sector_partner_factor(partner_index, env.fx_factor[k], env.tariff_factor[k])
         firm_factor = rules.firm_demand_factor(
-            f.firm_shock, self.firm_shock_variance, f.unit_cost, p.cost_demand_elasticity
+            f.firm_shock, self.firm_shock_variance, self.cost_advantage
         )
         self.now.final = rules.final_demand(f.base_final, factor, f.sector, firm_factor * f.alive)
 
@@ -254,7 +249,9 @@ class ChangwonModel(mesa.Model):
 
     def orders_from_customers(self) -> None:
         f = self.firms
-        self.now.network = orders_received(self.network, f.orders, self.market_weight, f.sector)
+        self.now.network = orders_received(
+            self.network, f.orders, self.market_weight, f.sector, self.shares_t
+        )
 
     def defence_deliveries_due(self) -> None:
         due = self.deliveries[self.now.k].sum(axis=1) / self.now.price
@@ -264,7 +261,7 @@ class ChangwonModel(mesa.Model):
 
     def produce(self) -> None:
         now, f, p = self.now, self.firms, self.params
-        now.demand = now.final.sum(axis=1) + f.diverted + now.network + now.defence
+        now.demand = now.final @ ONES_BY_PARTNER + f.diverted + now.network + now.defence
         now.gross, now.sales, now.fill = rules.produce(
             now.demand, f.defect_rate, f.capacity, f.productivity
         )
@@ -279,9 +276,12 @@ class ChangwonModel(mesa.Model):
 
     def absorb_tariffs(self) -> None:
         now, f, env = self.now, self.firms, self.env
-        sales_by_partner = now.final * now.fill[:, None] * now.price
         now.tariff_cost = rules.absorbed_tariff(
-            sales_by_partner, env.tariff_rate[now.k], f.sector, self.params.tariff_passthrough
+            now.final,
+            now.fill * now.price,
+            env.tariff_rate[now.k],
+            f.sector,
+            self.params.tariff_passthrough,
         )
 
     def settle_accounts(self) -> None:
@@ -319,12 +319,10 @@ class ChangwonModel(mesa.Model):
 
     def exit_distressed_firms(self) -> None:
         f, p = self.firms, self.params
-        line = p.exit_debt_months * f.base_sales * self.now.price
-        f.distress_months = np.where(
-            f.alive, rules.distress_count(f.distress_months, f.cash, line), 0
-        )
-        leaving = f.alive & (f.distress_months >= round(p.exit_after_months))
-        self.now.exits = int(leaving.sum())
+        line = p.exit_debt_months * self.now.price * f.base_sales
+        f.distress_months = rules.distress_count(f.distress_months, f.cash, line) * f.alive
+        leaving = f.distress_months >= self.exit_after
+        self.now.exits = np.count_nonzero(leaving)
         if not self.now.exits:
             return
         self.book(exit_cash=f.cash[leaving].sum())
@@ -363,60 +361,61 @@ class ChangwonModel(mesa.Model):
 
     def adopt_ai_factories(self, draws: MonthDraws) -> None:
         f, p, env, now = self.firms, self.params, self.env, self.now
-        n = len(draws.adoption_u)  # firms of the month's start: entrants adopt from next month
+        n = len(draws.adoption_e)  # firms of the month's start: entrants adopt from next month
+        offering = bool(env.programme_active[now.k]) and self.slots_left >= 1.0
+        share = env.subsidy_share if offering else 0.0
+        boost = 1.0 + p.subsidy_hazard_boost * share
+        # A firm decides to adopt when its exponential draw falls below its (boosted) rate. The
+        # rate is at most (p + q) x propensity / 12, so only firms under that bound are examined.
+        e = draws.adoption_e
+        bound = (p.bass_p + p.bass_q) * boost / 12.0 * self.propensity[:n]
+        eligible = f.alive[:n] & (f.adoption[:n] == NOT_ADOPTED)
+        near = np.flatnonzero(eligible & (e < bound))
         peers, sector_share = self.peer_adoption_share()
-        propensity = rules.adoption_propensity(
-            f.employment[:n],
-            self.reference_employment,
-            f.export_intensity[:n],
-            p.adoption_size_elasticity,
-            p.adoption_export_boost,
-            self.propensity_scale,
-        )
-        hazard_args = (
-            peers[:n],
-            sector_share[f.sector[:n]],
-            propensity,
+        rate = rules.adoption_rate(
+            peers[near],
+            sector_share[f.sector[near]],
+            self.propensity[near],
             p.bass_p,
             p.bass_q,
             p.adoption_potential,
         )
-        unsubsidised = rules.adoption_hazard(*hazard_args, 0.0)
-        offering = bool(env.programme_active[now.k]) and self.slots_left >= 1.0
-        share = env.subsidy_share if offering else 0.0
-        subsidised = rules.adoption_hazard(*hazard_args, p.subsidy_hazard_boost * share)
         cost = rules.adoption_cost(
-            f.employment[:n], p.adoption_cost_base_krw, p.adoption_cost_per_employee_krw, now.price
+            f.employment[near],
+            p.adoption_cost_base_krw,
+            p.adoption_cost_per_employee_krw,
+            now.price,
         )
-        u, cash = draws.adoption_u, f.cash[:n]
-        eligible = f.alive[:n] & (f.adoption[:n] == NOT_ADOPTED)
-        candidates = np.flatnonzero(eligible & (u < subsidised) & (cash >= (1.0 - share) * cost))
-        granted = np.zeros(n, dtype=bool)
+        cash = f.cash[near]
+        granted = np.zeros(len(near), dtype=bool)
         if offering:
-            # Slots go to the keenest applicants (lowest draws first).
-            order = candidates[np.argsort(u[candidates], kind="stable")]
+            keen = (e[near] < rate * boost) & (cash >= (1.0 - share) * cost)
+            # Slots go to the keenest applicants (lowest draws relative to their rate first).
+            candidates = np.flatnonzero(keen)
+            order = candidates[np.argsort(e[near][candidates] / rate[candidates], kind="stable")]
             granted[order[: int(self.slots_left)]] = True
-            self.slots_left -= granted.sum()
-        unaided = eligible & ~granted & (u < unsubsidised) & (cash >= cost)
+            self.slots_left -= np.count_nonzero(granted)
+        unaided = ~granted & (e[near] < rate) & (cash >= cost)
         paid = np.where(granted, (1.0 - share) * cost, 0.0) + np.where(unaided, cost, 0.0)
-        adopters = granted | unaided
-        f.cash[:n] -= paid
-        f.adoption[:n][adopters] = ADOPTING
-        f.adoption_month[:n][adopters] = now.month
+        adopters = near[granted | unaided]
+        f.cash[near] -= paid
+        f.adoption[adopters] = ADOPTING
+        f.adoption_month[adopters] = now.month
         self.book(adoption_costs=paid.sum())
 
     def ramp_adoption_effects(self) -> None:
         f = self.firms
-        ramping = f.adoption == ADOPTING
-        if not ramping.any():
+        ramping = np.flatnonzero(f.adoption == ADOPTING)
+        if not len(ramping):
             return
-        progress = rules.ramp(self.now.month, f.adoption_month, self.params.ramp_months)
-        f.productivity = np.where(ramping, 1.0 + f.gain_productivity * progress, f.productivity)
-        f.defect_rate = np.where(
-            ramping, f.base_defect_rate * (1.0 - f.gain_defects * progress), f.defect_rate
+        progress = rules.ramp(self.now.month, f.adoption_month[ramping], self.params.ramp_months)
+        f.productivity[ramping] = 1.0 + f.gain_productivity[ramping] * progress
+        f.defect_rate[ramping] = f.base_defect_rate[ramping] * (
+            1.0 - f.gain_defects[ramping] * progress
         )
-        f.unit_cost = np.where(ramping, 1.0 - f.gain_cost * progress, f.unit_cost)
-        f.adoption = np.where(ramping & (progress >= 1.0), ADOPTED, f.adoption)
+        f.unit_cost[ramping] = 1.0 - f.gain_cost[ramping] * progress
+        self.cost_advantage[ramping] = f.unit_cost[ramping] ** -self.params.cost_demand_elasticity
+        f.adoption[ramping[progress >= 1.0]] = ADOPTED
 
     def book_pipeline_orders(self, draws: MonthDraws) -> None:
         pipeline, env = self.env.pipeline, self.env
@@ -437,38 +436,33 @@ class ChangwonModel(mesa.Model):
 
     def record(self) -> None:
         now, f, p, env = self.now, self.firms, self.params, self.env
-        fx = float(env.krw_per_usd[now.k])
         row = self.indicators[now.k]
-        sold = now.final * now.fill[:, None]
-        by_partner = sold.sum(axis=0)
+        anchors = self.deliveries.shape[1]
+        defence = self.deliveries[now.k] * now.fill[:anchors, None]  # nominal, by partner
         diverted = np.bincount(f.sector, weights=f.diverted * now.fill, minlength=len(SECTORS))
-        by_partner = by_partner + diverted @ self.diversion_mix
-        defence = self.deliveries[now.k] / now.price * now.fill[: self.deliveries.shape[1], None]
-        by_partner = by_partner + defence.sum(axis=0)
-        exports_usd = by_partner * now.price / fx
-        final_sales = (now.sales - now.network * now.fill).sum() * now.price
-        alive = f.alive
-        adopters = int((alive & ((f.adoption == ADOPTING) | (f.adoption == ADOPTED))).sum())
-        employment = f.employment.sum()
+        sold_real = now.fill @ now.final + diverted @ self.diversion_mix
+        exports_usd = (sold_real * now.price + defence.sum(axis=0)) / env.krw_per_usd[now.k]
         production = now.sales.sum() * now.price
+        final_sales = production - (now.network @ now.fill) * now.price
+        employment = f.employment.sum()
+        active = np.count_nonzero(f.alive)
+        adopters = np.count_nonzero(f.alive & ((f.adoption == ADOPTING) | (f.adoption == ADOPTED)))
+        within = p.within_region_share
         row[COLUMN["production_krw"]] = production
         row[COLUMN["value_added_krw"]] = now.value_added.sum()
         row[COLUMN["exports_usd"]] = exports_usd[1:].sum()
         for j, partner in enumerate(PARTNERS[1:], start=1):
             row[COLUMN[f"exports_usd_{partner}"]] = exports_usd[j]
         row[COLUMN["employment"]] = employment
-        row[COLUMN["active_firms"]] = alive.sum()
+        row[COLUMN["active_firms"]] = active
         row[COLUMN["entries"]] = now.entries
         row[COLUMN["exits"]] = now.exits
         row[COLUMN["adopters"]] = adopters
-        row[COLUMN["adoption_share"]] = adopters / max(1, alive.sum())
+        row[COLUMN["adoption_share"]] = adopters / max(1, active)
         row[COLUMN["labour_productivity"]] = production / employment if employment > 0 else 0.0
-        row[COLUMN["defect_rate"]] = (now.gross * f.defect_rate).sum() / max(
-            now.gross.sum(), 1e-300
-        )
+        row[COLUMN["defect_rate"]] = (now.gross @ f.defect_rate) / max(now.gross.sum(), 1e-300)
         row[COLUMN["tariff_cost_krw"]] = now.tariff_cost.sum()
-        row[COLUMN["defence_deliveries_krw"]] = defence.sum() * now.price
-        within = p.within_region_share
+        row[COLUMN["defence_deliveries_krw"]] = defence.sum()
         row[COLUMN["region_production_krw"]] = final_sales * p.multiplier_production * within
         row[COLUMN["region_value_added_krw"]] = final_sales * p.multiplier_value_added * within
         row[COLUMN["region_employment"]] = (
@@ -495,6 +489,17 @@ class ChangwonModel(mesa.Model):
         w = p.network_peer_weight
         return (1.0 - w) * sector_share[f.sector] + w * suppliers, sector_share
 
+    def propensity_of(self, employment: np.ndarray, export_intensity: np.ndarray, scale: float):
+        p = self.params
+        return rules.adoption_propensity(
+            employment,
+            self.reference_employment,
+            export_intensity,
+            p.adoption_size_elasticity,
+            p.adoption_export_boost,
+            scale,
+        )
+
     def anchor_index(self, anchor_id: str) -> int:
         return [a["id"] for a in population_spec()["anchors"]].index(anchor_id)
 
@@ -504,6 +509,9 @@ class ChangwonModel(mesa.Model):
         self.network.grow(extra, self.entrant.market_mix)
         self.us_exporter = np.concatenate([self.us_exporter, np.zeros(extra, dtype=bool)])
         self.market_weight = np.concatenate([self.market_weight, np.zeros(extra)])
+        self.propensity = np.concatenate([self.propensity, np.zeros(extra)])
+        self.cost_advantage = np.concatenate([self.cost_advantage, np.ones(extra)])
+        self.shares_t = self.network.shares.T
 
     def place_entrants(self, new: np.ndarray, draws: MonthDraws) -> float:
         """Initialise the entrants' rows; returns the cash they bring into the complex."""
@@ -541,6 +549,10 @@ class ChangwonModel(mesa.Model):
         f.adoption[new] = NOT_ADOPTED
         f.gain_productivity[new], f.gain_defects[new], f.gain_cost[new] = gains
         f.export_intensity[new] = t.export_intensity[sector]
+        self.propensity[new] = self.propensity_of(
+            employment, t.export_intensity[sector], self.propensity_scale
+        )
+        self.cost_advantage[new] = 1.0
         self.us_exporter[new] = t.partner_mix[sector, US] > 0
         self.network.market[new] = t.market_mix
         return float(f.cash[new].sum())

@@ -37,15 +37,20 @@ class SupplierNetwork:
 
 
 def orders_received(
-    network: SupplierNetwork, orders: np.ndarray, market_weight: np.ndarray, sector: np.ndarray
+    network: SupplierNetwork,
+    orders: np.ndarray,
+    market_weight: np.ndarray,
+    sector: np.ndarray,
+    shares_t: sp.csc_array | None = None,
 ) -> np.ndarray:
     """In-complex orders each firm receives: from its named customers plus its share of the markets.
 
     `market_weight` is each firm's share of its sector's market (zero for dead firms; sums to one
-    within a sector that has living firms).
+    within a sector that has living firms). `shares_t`: `network.shares.T`, if the caller keeps it.
     """
     by_sector = orders @ network.market
-    return network.shares.T @ orders + by_sector[sector] * market_weight
+    named = (network.shares.T if shares_t is None else shares_t) @ orders
+    return named + by_sector[sector] * market_weight
 
 
 def supplier_fill(

@@ -54,10 +54,12 @@ def sector_partner_factor(
 
 
 def firm_demand_factor(
-    firm_shock: np.ndarray, shock_variance: float, unit_cost: np.ndarray, cost_elasticity: float
+    firm_shock: np.ndarray, shock_variance: float, cost_advantage: np.ndarray
 ) -> np.ndarray:
-    """Mean-one firm-specific demand shock times the firm's cost advantage."""
-    return np.exp(firm_shock - 0.5 * shock_variance - cost_elasticity * np.log(unit_cost))
+    """Mean-one firm-specific demand shock times the firm's cost advantage, which is its unit
+    cost to the power of minus the cost elasticity of demand.
+    """
+    return np.exp(firm_shock - 0.5 * shock_variance) * cost_advantage
 
 
 def final_demand(
@@ -127,13 +129,21 @@ def monthly_speed(months: float) -> float:
 
 
 def absorbed_tariff(
-    sales_by_partner: np.ndarray, rate: np.ndarray, sector: np.ndarray, passthrough: float
+    demand_by_partner: np.ndarray,
+    sold_value: np.ndarray,
+    rate: np.ndarray,
+    sector: np.ndarray,
+    passthrough: float,
 ) -> np.ndarray:
     """Tariff paid out of margins: the share not passed on, times the rate, times the sales.
 
-    `rate` is partners x sectors; the domestic row is zero.
+    Sales to a partner are `demand_by_partner` times `sold_value` (fill rate x price, by firm);
+    `rate` is partners x sectors. Only partners with a tariff in force are visited.
     """
-    return (1.0 - passthrough) * (sales_by_partner * rate.T[sector]).sum(axis=1)
+    cost = np.zeros(len(sold_value))
+    for partner in np.flatnonzero(rate.any(axis=1)):
+        cost += demand_by_partner[:, partner] * rate[partner][sector]
+    return (1.0 - passthrough) * cost * sold_value
 
 
 def support_credit(cash: np.ndarray, eligible: np.ndarray, remaining: float) -> np.ndarray:
@@ -155,25 +165,23 @@ def distress_count(months: np.ndarray, cash: np.ndarray, line: np.ndarray) -> np
 # --- AI-factory adoption ----------------------------------------------------------------------
 
 
-def adoption_hazard(
+def adoption_rate(
     peer_share: np.ndarray,
     sector_share: np.ndarray,
     propensity: np.ndarray,
     p: float,
     q: float,
     potential: float,
-    subsidy_boost: float,
 ) -> np.ndarray:
-    """Monthly probability that a firm not yet adopting decides to adopt.
+    """Monthly adoption rate of a firm not yet adopting (hazard: 1 - exp(-rate)).
 
     A Bass hazard per year, (p + q x peers / potential) x (potential - F) / (1 - F) with F the
     adoption share of the firm's sector, so that adoption levels off at the market potential;
-    scaled by the firm's propensity (size, exporting) and by the subsidy on offer.
+    scaled by the firm's propensity (size, exporting). A subsidy multiplies the rate.
     """
     imitation = q * np.minimum(1.0, peer_share / potential)
     room = np.clip((potential - sector_share) / (1.0 - sector_share), 0.0, 1.0)
-    rate = (p + imitation) * room * propensity * (1.0 + subsidy_boost) / 12.0
-    return -np.expm1(-rate)
+    return (p + imitation) * room * propensity / 12.0
 
 
 def adoption_propensity(
