@@ -9,6 +9,7 @@ value by name. Nothing in the model reads parameters by string key: it reads `Pa
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -155,6 +156,16 @@ def load_registry(path: Path = CALIBRATION_DIR / "parameters.yaml") -> dict[str,
             f"{path}: registry does not match the model (missing {missing}, unknown {unknown})"
         )
     return registry
+
+
+def registry_id() -> str:
+    """Identifies the parameter set runs draw from: until a posterior is fitted, the priors of
+    `parameters.yaml` with the population data, named by a hash of both files.
+    """
+    digest = hashlib.sha256()
+    for name in ("parameters.yaml", "population.yaml"):
+        digest.update((CALIBRATION_DIR / name).read_bytes())
+    return f"prior-{digest.hexdigest()[:12]}"
 
 
 def central_parameters() -> Parameters:

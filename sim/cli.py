@@ -1,0 +1,335 @@
+"""The command line: `changwon-sim` (also `python -m sim`).
+
+Only parses arguments and calls library functions; heavy modules are imported inside the
+commands that need them, so `check` stays quick. Exit codes: 0 success, 1 unexpected failure,
+2 invalid input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from sim import MODEL_VERSION, __version__
+
+EXIT_OK, EXIT_FAILURE, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class InputError(Exception):
+    """Invalid input found outside the scenario file (a folder, a flag value)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    from sim.scenario import ScenarioError
+
+    try:
+        return args.command(args)
+    except ScenarioError as error:
+        for line in error.messages:
+            print(line, file=sys.stderr)
+        return EXIT_INVALID
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # the last line of defence: one line, not a traceback
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="changwon-sim",
+        description="Agent-based forecasts for the Changwon National Industrial Complex.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a scenario and write its results folder")
+    run.add_argument("scenario", type=Path)
+    add_run_options(run)
+    run.set_defaults(command=command_run)
+
+    compare = sub.add_parser(
+        "compare", help="run scenarios with common random numbers and write paired differences"
+    )
+    compare.add_argument("base", type=Path)
+    compare.add_argument("alternatives", type=Path, nargs="+")
+    add_run_options(compare)
+    compare.set_defaults(command=command_compare)
+
+    check = sub.add_parser("check", help="validate scenario files without running them")
+    check.add_argument("scenarios", type=Path, nargs="+")
+    check.set_defaults(command=command_check)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.set_defaults(command=command_schema)
+
+    params = sub.add_parser("params", help="list every model parameter with its range and source")
+    params.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    params.set_defaults(command=command_params)
+    return parser
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--replicates", type=positive_int, help="override the scenario's runs")
+    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
+    parser.add_argument(
+        "--workers", type=positive_int, help="worker processes (default: all cores)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("results"), help="results root (default: ./results)"
+    )
+    parser.add_argument(
+        "--fixed-parameters",
+        action="store_true",
+        help="every replicate uses the central parameter values (no parameter uncertainty)",
+    )
+    parser.add_argument("--no-figures", action="store_true", help="skip the fan charts")
+
+
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {text})")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number (got {text})") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative (got {text})")
+    return value
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def command_check(args: argparse.Namespace) -> int:
+    from sim.scenario import ScenarioError, load_scenario
+
+    problems: list[str] = []
+    for path in args.scenarios:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as error:
+            problems.extend(error.messages)
+            continue
+        print(
+            f"ok: {path}: {scenario.name}, {scenario.period.start}..{scenario.period.end}, "
+            f"{scenario.runs.replicates} replicates, {len(scenario.uncertain)} uncertain inputs"
+        )
+    for line in problems:
+        print(line, file=sys.stderr)
+    return EXIT_INVALID if problems else EXIT_OK
+
+
+def command_schema(args: argparse.Namespace) -> int:
+    from sim.scenario import scenario_json_schema
+
+    print(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def command_params(args: argparse.Namespace) -> int:
+    from sim.parameters import load_registry
+
+    rows = [
+        {
+            "name": s.name,
+            "value": s.value,
+            "low": s.low,
+            "high": s.high,
+            "kind": s.kind,
+            "unit": s.unit,
+            "source": s.source,
+        }
+        for s in load_registry().values()
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif args.format == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        width = max(len(r["name"]) for r in rows)
+        print(f"{'name':<{width}}  {'value':>10}  {'range':>23}  {'kind':<11} source")
+        for r in rows:
+            span = f"[{r['low']:.4g}, {r['high']:.4g}]"
+            print(
+                f"{r['name']:<{width}}  {r['value']:>10.4g}  {span:>23}  {r['kind']:<11} "
+                f"{r['source']}"
+            )
+    return EXIT_OK
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    check_out_folder(args.out)
+    ensemble = run_scenario(scenario, args)
+    from sim.results import write_run_results
+
+    folder = write_run_results(
+        args.out,
+        scenario.name,
+        ensemble["yaml"],
+        ensemble["hash"],
+        ensemble["manifest"],
+        ensemble["monthly"],
+        scenario.outputs.quantiles,
+        make_figures=not args.no_figures,
+    )
+    print(folder)
+    return EXIT_OK
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    import hashlib
+
+    from sim.scenario import load_scenario
+
+    base = load_scenario(args.base)
+    alternatives = [load_scenario(path) for path in args.alternatives]
+    names = [base.name, *(a.name for a in alternatives)]
+    if len(set(names)) != len(names):
+        raise InputError(f"compared scenarios need distinct names (got {', '.join(names)})")
+    check_out_folder(args.out)
+    # Every scenario runs with the base's seed and replicates: common random numbers.
+    replicates = args.replicates or base.runs.replicates
+    seed = base.runs.seed if args.seed is None else args.seed
+    runs = {
+        s.name: run_scenario(s, args, replicates=replicates, seed=seed)
+        for s in (base, *alternatives)
+    }
+    from sim.results import annual_summary, annual_table, compare_tables, write_compare_results
+
+    quantiles = base.outputs.quantiles
+    tables = {
+        a.name: compare_tables(runs[base.name]["monthly"], runs[a.name]["monthly"], quantiles)
+        for a in alternatives
+    }
+    summaries = {
+        name: annual_summary(annual_table(run["monthly"]), quantiles) for name, run in runs.items()
+    }
+    combined = hashlib.sha256("".join(run["hash"] for run in runs.values()).encode()).hexdigest()
+    manifest = {
+        "command": "compare",
+        "base": base.name,
+        "alternatives": [a.name for a in alternatives],
+        "seed": seed,
+        "replicates": replicates,
+        "runs": {name: run["manifest"] for name, run in runs.items()},
+    }
+    folder = write_compare_results(
+        args.out,
+        base.name,
+        [a.name for a in alternatives],
+        tables,
+        summaries,
+        manifest,
+        scenario_hash=combined,
+        make_figures=not args.no_figures,
+    )
+    print(folder)
+    return EXIT_OK
+
+
+# --- shared by run and compare --------------------------------------------------------------------
+
+
+def check_out_folder(out: Path) -> None:
+    """The results root must be a folder (or not exist yet) and be writable."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: not a folder")
+    probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+    import os
+
+    if not os.access(probe, os.W_OK):
+        raise InputError(f"--out {out}: cannot write to {probe}")
+
+
+def run_scenario(scenario, args, replicates: int | None = None, seed: int | None = None) -> dict:
+    """Run every replicate of a scenario; returns the monthly table and its manifest."""
+    import platform
+
+    import mesa
+    import numpy as np
+
+    from sim.execution import default_workers, run_ensemble
+    from sim.parameters import registry_id
+    from sim.scenario import resolved_yaml, scenario_hash
+
+    replicates = replicates or args.replicates or scenario.runs.replicates
+    seed = seed if seed is not None else (scenario.runs.seed if args.seed is None else args.seed)
+    workers = args.workers or default_workers()
+    text = resolved_yaml(scenario)
+    started = time.time()
+    with progress_bar(replicates, scenario.name) as advance:
+        monthly = run_ensemble(
+            scenario, replicates, seed, workers, args.fixed_parameters, on_chunk_done=advance
+        )
+    manifest = {
+        "scenario": scenario.name,
+        "title": scenario.title,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": seed,
+        "replicates": replicates,
+        "seeding": "numpy SeedSequence(seed, spawn_key=(replicate,))",
+        "parameters": "central values" if args.fixed_parameters else "drawn per replicate",
+        "calibration_id": registry_id(),
+        "package_version": __version__,
+        "model_version": MODEL_VERSION,
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "mesa": mesa.__version__,
+        },
+        "executor": {
+            "kind": "local processes" if workers > 1 else "in process",
+            "workers": workers,
+        },
+        "timings": {"simulation_seconds": round(time.time() - started, 3)},
+    }
+    return {
+        "monthly": monthly,
+        "manifest": manifest,
+        "yaml": text,
+        "hash": manifest["scenario_hash"],
+    }
+
+
+class progress_bar:
+    """A tqdm bar on a terminal; silent in logs and pipes."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.label, self.bar = total, label, None
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, desc=self.label, unit="replicate", leave=False)
+            return self.bar.update
+        return None
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
