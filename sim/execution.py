@@ -6,6 +6,7 @@ A chunk's result depends only on the scenario, the seed and its replicate number
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -52,7 +53,9 @@ def run_ensemble(
             if on_chunk_done:
                 on_chunk_done(len(part))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # forkserver: forking a process that already runs threads (BLAS, pyarrow) is unsafe.
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {
                 pool.submit(run_chunk, scenario, seed, part, fixed_parameters): k
                 for k, part in enumerate(parts)
