@@ -1,0 +1,269 @@
+"""The array model over a full run: stock-flow identities, determinism, the direction of effects.
+
+Identities are checked every month of a 72-month run of the full 2024 population under a scenario
+with a US tariff, an AI-factory programme, export support and defence exports, using the model's
+ledger (`sim.model.LEDGER`). A difference of two large flows is compared with the size of the flows
+involved: an identity holds "to 1e-9" when the residual is below 1e-9 of the gross flows.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from sim.indicators import COLUMN, annual_from_monthly
+from sim.model import LEDGER_COLUMN, ChangwonModel
+from sim.names import PARTNERS, anchor_ids
+from sim.parameters import central_parameters
+from sim.runner import build_model, replicate_inputs
+from sim.scenario import load_scenario
+
+SEED = 20250801
+RTOL = 1e-9
+FIRMS_2024 = 3216
+HANWHA = "hanwha_aerospace"
+
+FULL = """\
+name: identities
+period: {start: 2025-01, end: 2030-12}
+tariffs:
+  - {name: reciprocal, partner: US, sectors: all, rate: 0.25, start: 2025-04}
+ai_factory: {start: 2025-07, subsidised_firms_per_year: 100, subsidy_share: 0.5}
+export_support: {start: 2025-09, credit_line_krw: 2.0e11, diversion_boost: 0.5}
+defence_exports:
+  contracts:
+    - name: K9 export
+      prime: hanwha_aerospace
+      value_usd: 2.5e8
+      partner: rest_of_world
+      signed: 2025-07
+      delivery: {start: 2026-01, months: 24}
+  pipeline:
+    orders_per_year: 2.0
+    value_usd: {dist: lognormal, median: 1.0e9, sigma: 0.8}
+    primes: [hanwha_aerospace, hyundai_rotem]
+    start: 2026-01
+parameters: {margin_spread: 0.07, exit_debt_months: 0.25}  # some firms fail
+"""
+NO_TARIFF = "name: no-tariff\nperiod: {start: 2025-01, end: 2030-12}\n"
+US_TARIFF = NO_TARIFF.replace("no-tariff", "us-tariff-25") + textwrap.dedent(
+    """\
+    tariffs:
+      - {name: reciprocal, partner: US, sectors: all, rate: 0.25, start: 2025-04}
+    """
+)
+
+
+def write(tmp_path_factory, name: str, text: str):
+    path = tmp_path_factory.mktemp("scenarios") / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_scenario(path)
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    return write(tmp_path_factory, "identities", FULL)
+
+
+def run(scenario, seed: int = SEED, replicate: int = 0, params=None) -> ChangwonModel:
+    scenario_r, drawn = replicate_inputs(scenario, seed, replicate)
+    model = build_model(scenario_r, params or drawn, seed, replicate)
+    model.cash_start = float(model.firms.cash.sum())
+    for _ in range(len(model.env.months)):
+        model.step()
+    return model
+
+
+@pytest.fixture(scope="module")
+def model(full) -> ChangwonModel:
+    return run(full)
+
+
+def ledger(model: ChangwonModel, name: str) -> np.ndarray:
+    return model.ledger[:, LEDGER_COLUMN[name]]
+
+
+def indicator(model: ChangwonModel, name: str) -> np.ndarray:
+    return model.indicators[:, COLUMN[name]]
+
+
+# --- stock-flow identities ----------------------------------------------------------------------
+
+
+def test_the_run_moves_every_flow(model):
+    """The identities below are not checked on zeros."""
+    for name in ("support_credit", "adoption_costs", "entrant_cash", "exit_cash", "tariffs"):
+        assert ledger(model, name).any(), name
+    assert indicator(model, "defence_deliveries_krw").sum() > 0
+    assert indicator(model, "exits").sum() > 0 and indicator(model, "entries").sum() > 0
+
+
+def test_change_in_cash_is_the_sum_of_the_flows(model):
+    inflows = ("external_sales", "in_complex_sales", "support_credit", "entrant_cash")
+    outflows = (
+        "in_complex_purchases",
+        "outside_purchases",
+        "wages",
+        "fixed_costs",
+        "tariffs",
+        "payouts",
+        "adoption_costs",
+        "exit_cash",
+    )
+    net = sum(ledger(model, n) for n in inflows) - sum(ledger(model, n) for n in outflows)
+    gross = sum(np.abs(ledger(model, n)) for n in inflows + outflows)
+    cash_end = ledger(model, "cash_end")
+    cash_before = np.concatenate([[model.cash_start], cash_end[:-1]])
+    residual = cash_end - cash_before - net
+    assert np.all(np.abs(residual) <= RTOL * gross), np.abs(residual / gross).max()
+
+
+def test_cash_at_the_start_is_the_population_cash(full):
+    scenario_r, params = replicate_inputs(full, SEED, 0)
+    model = build_model(scenario_r, params, SEED, 0)
+    expected = params.cash_months * model.firms.base_sales.sum()  # 2024 prices: price level 1
+    assert model.firms.cash.sum() == pytest.approx(expected, rel=RTOL)
+
+
+def test_in_complex_sales_equal_in_complex_purchases(model):
+    np.testing.assert_allclose(
+        ledger(model, "in_complex_sales"), ledger(model, "in_complex_purchases"), rtol=RTOL
+    )
+    assert (ledger(model, "in_complex_sales") > 0).all()
+
+
+def test_production_is_value_added_plus_purchases(model):
+    purchases = ledger(model, "in_complex_purchases") + ledger(model, "outside_purchases")
+    production = indicator(model, "production_krw")
+    np.testing.assert_allclose(
+        indicator(model, "value_added_krw") + purchases, production, rtol=RTOL
+    )
+    # and sales are sold either outside the complex or inside it
+    np.testing.assert_allclose(
+        ledger(model, "external_sales") + ledger(model, "in_complex_sales"), production, rtol=RTOL
+    )
+
+
+def test_partner_exports_sum_to_exports(model):
+    by_partner = sum(indicator(model, f"exports_usd_{p}") for p in PARTNERS[1:])
+    np.testing.assert_allclose(by_partner, indicator(model, "exports_usd"), rtol=RTOL)
+
+
+def test_active_firms_change_by_entries_less_exits(model):
+    active = indicator(model, "active_firms")
+    before = np.concatenate([[FIRMS_2024], active[:-1]])
+    change = indicator(model, "entries") - indicator(model, "exits")
+    np.testing.assert_array_equal(active - before, change)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sim/model.py record(): sales re-routed from the US by firms exiting this month are "
+    "dropped from exports (exit zeroes `diverted` before `record` reads it)",
+)
+def test_external_sales_are_exports_plus_domestic_final_sales(full):
+    """What firms sell outside the complex goes abroad (exports) or to domestic final buyers."""
+    scenario_r, params = replicate_inputs(full, SEED, 0)
+    model = build_model(scenario_r, params, SEED, 0)
+    residual = np.zeros(len(model.env.months))
+    for k in range(len(model.env.months)):
+        model.step()
+        now = model.now
+        domestic = (now.final[:, 0] @ now.fill) * now.price
+        exports = model.indicators[k, COLUMN["exports_usd"]] * model.env.krw_per_usd[k]
+        external = model.ledger[k, LEDGER_COLUMN["external_sales"]]
+        residual[k] = (external - exports - domestic) / external
+    assert np.abs(residual).max() <= RTOL
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sim/model.py record(): defence deliveries of a prime that has exited are still "
+    "counted in exports and defence_deliveries_krw (its fill rate is 1 at zero demand)",
+)
+def test_a_prime_that_exits_delivers_no_more_defence_exports(full):
+    defence = full.defence_exports
+    only_hanwha = full.model_copy(
+        update={
+            "defence_exports": defence.model_copy(
+                update={"pipeline": defence.pipeline.model_copy(update={"primes": (HANWHA,)})}
+            )
+        }
+    )
+    scenario_r, params = replicate_inputs(only_hanwha, SEED, 0)
+    model = build_model(scenario_r, params, SEED, 0)
+    hanwha = anchor_ids().index(HANWHA)  # anchors take the first slots
+    model.firms.cash[hanwha] = -1e3 * model.firms.base_sales[hanwha]  # forced into distress
+    for _ in range(len(model.env.months)):
+        model.step()
+    assert not model.firms.alive[hanwha]
+    due = model.deliveries[:, hanwha].sum(axis=1) > 0
+    assert due[-12:].any()  # the contract and pipeline still schedule deliveries
+    after = slice(round(params.exit_after_months) + 1, None)
+    np.testing.assert_array_equal(indicator(model, "defence_deliveries_krw")[after], 0.0)
+
+
+# --- determinism --------------------------------------------------------------------------------
+
+
+def test_same_seed_and_replicate_give_identical_arrays(full, model):
+    again = run(full)
+    assert np.array_equal(again.indicators, model.indicators)
+    assert np.array_equal(again.ledger, model.ledger)
+    for name in ("cash", "employment", "adoption", "alive", "capacity"):
+        assert np.array_equal(getattr(again.firms, name), getattr(model.firms, name)), name
+
+
+def test_another_replicate_gives_other_numbers(full, model):
+    other = run(full, replicate=1)
+    production = indicator(model, "production_krw")
+    assert not np.array_equal(indicator(other, "production_krw"), production)
+    assert not np.allclose(indicator(other, "production_krw"), production, rtol=1e-6)
+
+
+def test_seed_zero_is_a_seed(full):
+    zero, one = run(full, seed=0), run(full, seed=1)
+    assert np.isfinite(zero.indicators).all()
+    assert not np.array_equal(zero.indicators, one.indicators)
+
+
+# --- the direction of the tariff effect ---------------------------------------------------------
+
+
+def annual(model: ChangwonModel, name: str, years=range(2026, 2031)) -> np.ndarray:
+    found, values = annual_from_monthly(model.indicators, model.env.months)
+    return values[np.isin(found, list(years)), COLUMN[name]]
+
+
+def test_a_us_tariff_lowers_us_exports_and_production(tmp_path_factory):
+    """25% on all sectors from 2025-04 against no tariff, same seed and replicate.
+
+    Entry and exit are switched off so both runs see the same firms and therefore the same draws
+    month after month: the difference is the tariff's alone.
+    """
+    base = write(tmp_path_factory, "no-tariff", NO_TARIFF)
+    tariff = write(tmp_path_factory, "us-tariff-25", US_TARIFF)
+    params = central_parameters().replace(entry_rate=0.0, exit_debt_months=1e6)
+    without, with_tariff = run(base, params=params), run(tariff, params=params)
+    for name in ("exports_usd_US", "production_krw", "exports_usd", "value_added_krw"):
+        assert (annual(with_tariff, name) < annual(without, name)).all(), name
+    assert (annual(with_tariff, "tariff_cost_krw") > 0).all()
+    # Re-routing: sales lost in the US partly go to other partners.
+    for partner in ("EU", "China", "rest_of_world"):
+        name = f"exports_usd_{partner}"
+        assert (annual(with_tariff, name) > annual(without, name)).all(), name
+
+
+@pytest.mark.parametrize("replicate", [0, 1, 2])
+def test_a_us_tariff_lowers_us_exports_with_drawn_parameters(tmp_path_factory, replicate):
+    """With every parameter drawn and firms entering and leaving, US-bound exports still fall."""
+    base = write(tmp_path_factory, "no-tariff", NO_TARIFF)
+    tariff = write(tmp_path_factory, "us-tariff-25", US_TARIFF)
+    without, with_tariff = run(base, replicate=replicate), run(tariff, replicate=replicate)
+    assert (annual(with_tariff, "exports_usd_US") < annual(without, "exports_usd_US")).all()
+    first_year = annual(with_tariff, "production_krw", [2025]) < annual(
+        without, "production_krw", [2025]
+    )
+    assert first_year.all()
