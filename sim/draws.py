@@ -1,7 +1,13 @@
 """All the randomness of one month, drawn before the month is stepped.
 
 Drawing first and stepping second lets the firm-by-firm reference model in `tests/` replay exactly
-the same draws, and keeps the rules pure. Sizes depend only on counts both models share.
+the same draws, and keeps the rules pure. Each month has its own generator (`month_generator`),
+and within a month the draws of fixed size come first: the partner shocks, the number of entrants
+and of pipeline orders, then one shock and one adoption draw for each firm of the base-year
+population. Only then come draws whose number depends on the past (firms that entered later,
+entrants' traits, orders' values). So two scenarios run with the same seed face the same shocks in
+every month, for every firm they share, however differently entry and exit went: the paired
+differences of `compare` are differences of policy, not of luck.
 """
 
 from __future__ import annotations
@@ -24,27 +30,34 @@ class MonthDraws:
     order_prime_u: np.ndarray  # (new pipeline orders,) uniforms choosing each order's prime
 
 
+def month_generator(seeds: np.random.SeedSequence, k: int) -> np.random.Generator:
+    """The generator of month k of a replicate whose month seeds are `seeds`."""
+    return np.random.default_rng(
+        np.random.SeedSequence(seeds.entropy, spawn_key=(*seeds.spawn_key, k))
+    )
+
+
 def draw_month(
     rng: np.random.Generator,
+    base_firms: int,
     firms_created: int,
     active_firms: int,
     entry_rate_per_year: float,
     pipeline_orders_expected: float,
 ) -> MonthDraws:
-    """Draw the month's randomness in a fixed order."""
+    """Draw the month's randomness in a fixed order: fixed sizes first, then the rest."""
     partner_noise = rng.standard_normal(len(PARTNERS))
-    firm_noise = rng.standard_normal(firms_created)
-    adoption_e = rng.standard_exponential(firms_created)
     entrants = rng.poisson(entry_rate_per_year / 12.0 * active_firms)
-    entrant_sector_u = rng.random(entrants)
-    entrant_noise = rng.standard_normal((entrants, 4))
     orders = rng.poisson(pipeline_orders_expected) if pipeline_orders_expected > 0 else 0
+    base_noise = rng.standard_normal(base_firms)
+    base_adoption = rng.standard_exponential(base_firms)
+    later = firms_created - base_firms
     return MonthDraws(
         partner_noise=partner_noise,
-        firm_noise=firm_noise,
-        adoption_e=adoption_e,
-        entrant_sector_u=entrant_sector_u,
-        entrant_noise=entrant_noise,
+        firm_noise=np.concatenate([base_noise, rng.standard_normal(later)]),
+        adoption_e=np.concatenate([base_adoption, rng.standard_exponential(later)]),
+        entrant_sector_u=rng.random(entrants),
+        entrant_noise=rng.standard_normal((entrants, 4)),
         order_value_u=rng.random(orders),
         order_prime_u=rng.random(orders),
     )

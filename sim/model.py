@@ -15,7 +15,7 @@ import mesa
 import numpy as np
 
 from sim import rules
-from sim.draws import MonthDraws, draw_month
+from sim.draws import MonthDraws, draw_month, month_generator
 from sim.environment import (
     PIPELINE_DELIVERY_MONTHS,
     PIPELINE_LEAD_MONTHS,
@@ -69,6 +69,7 @@ class Month:
     tariff_cost: np.ndarray | None = None  # nominal
     entries: int = 0
     exits: int = 0
+    diverted_sold: np.ndarray | None = None  # re-routed sales made, real
     entrant_slots: np.ndarray | None = None
 
     def pad(self, extra: int) -> None:
@@ -91,6 +92,7 @@ ARRAYS_BY_SLOT = (
     "value_added",
     "profit",
     "tariff_cost",
+    "diverted_sold",
 )
 
 
@@ -120,10 +122,13 @@ class ChangwonModel(mesa.Model):
         population: Population,
         environment: Environment,
         params: Parameters,
-        rng: np.random.Generator,
+        month_seeds: np.random.SeedSequence,
         replicate: int = 0,
     ) -> None:
-        super().__init__(rng=rng)
+        # Mesa's own generator is seeded from the month seeds; the model draws from one
+        # generator per month (see sim.draws).
+        super().__init__(rng=np.random.default_rng(month_seeds))
+        self.month_seeds = month_seeds
         self.replicate = replicate
         self.params = params
         self.env = environment
@@ -132,6 +137,7 @@ class ChangwonModel(mesa.Model):
         self.entrant = population.entrant
         self.reference_employment = population.reference_employment
         self.firms_created = self.firms.slots
+        self.base_firms = self.firms.slots
         self.slot_buffer = max(12, int(params.entry_rate * self.firms.slots))  # a year of entrants
         self.deliveries = environment.deliveries.copy()
         self.partner_shock = np.zeros(len(PARTNERS))
@@ -206,9 +212,10 @@ class ChangwonModel(mesa.Model):
     def draw(self) -> MonthDraws:
         k = self.now.k
         return draw_month(
-            self.rng,
+            month_generator(self.month_seeds, k),
+            self.base_firms,
             self.firms_created,
-            int(self.firms.alive.sum()),
+            np.count_nonzero(self.firms.alive),
             self.params.entry_rate,
             float(self.env.pipeline_rate[k]),
         )
@@ -262,9 +269,11 @@ class ChangwonModel(mesa.Model):
     def produce(self) -> None:
         now, f, p = self.now, self.firms, self.params
         now.demand = now.final @ ONES_BY_PARTNER + f.diverted + now.network + now.defence
-        now.gross, now.sales, now.fill = rules.produce(
+        now.gross, now.sales, fill = rules.produce(
             now.demand, f.defect_rate, f.capacity, f.productivity
         )
+        now.fill = fill * f.alive  # a firm that has left delivers nothing
+        now.diverted_sold = f.diverted * now.fill
         now.inputs = rules.inputs_needed(now.gross, p.input_share, f.unit_cost)
 
     def adjust_capacity(self) -> None:
@@ -439,7 +448,7 @@ class ChangwonModel(mesa.Model):
         row = self.indicators[now.k]
         anchors = self.deliveries.shape[1]
         defence = self.deliveries[now.k] * now.fill[:anchors, None]  # nominal, by partner
-        diverted = np.bincount(f.sector, weights=f.diverted * now.fill, minlength=len(SECTORS))
+        diverted = np.bincount(f.sector, weights=now.diverted_sold, minlength=len(SECTORS))
         sold_real = now.fill @ now.final + diverted @ self.diversion_mix
         exports_usd = (sold_real * now.price + defence.sum(axis=0)) / env.krw_per_usd[now.k]
         production = now.sales.sum() * now.price

@@ -65,6 +65,11 @@ def replicate_inputs(scenario, seed: int, replicate: int, fixed_parameters: bool
     return scenario, params
 
 
+def month_seeds(seed: int, replicate: int) -> np.random.SeedSequence:
+    """Parent of the replicate's month generators (`sim.draws.month_generator`)."""
+    return np.random.SeedSequence(seed, spawn_key=(replicate, STREAM_MONTHS))
+
+
 def key_id(key: str) -> int:
     return zlib.crc32(key.encode("utf-8"))
 
@@ -75,9 +80,7 @@ def build_model(
     """The model of one replicate, ready to step (`firms` scales the population, for tests)."""
     population = synthesise(params, stream(seed, replicate, STREAM_POPULATION), firms)
     environment = build_environment(scenario, params, population.anchor_ids)
-    return ChangwonModel(
-        population, environment, params, stream(seed, replicate, STREAM_MONTHS), replicate
-    )
+    return ChangwonModel(population, environment, params, month_seeds(seed, replicate), replicate)
 
 
 def run_replicate(

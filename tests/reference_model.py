@@ -25,7 +25,7 @@ import math
 import mesa
 import numpy as np
 
-from sim.draws import MonthDraws, draw_month
+from sim.draws import MonthDraws, draw_month, month_generator
 from sim.environment import PIPELINE_DELIVERY_MONTHS, PIPELINE_LEAD_MONTHS, Environment
 from sim.firms import ADOPTED, ADOPTING, INELIGIBLE, NOT_ADOPTED
 from sim.indicators import COLUMN, INDICATOR_NAMES
@@ -116,6 +116,7 @@ class ReferenceFirm(mesa.Agent):
         self.inputs = 0.0
         self.delivered = 0.0
         self.bought = 0.0
+        self.diverted_sold = 0.0
         self.value_added = 0.0
         self.wages_paid = 0.0
         self.fixed_paid = 0.0
@@ -156,6 +157,9 @@ class ReferenceFirm(mesa.Agent):
         self.gross = min(needed, self.capacity * self.productivity)
         self.sales = self.gross * (1.0 - self.defect_rate)
         self.fill = self.sales / self.demand if self.demand > 0 else 1.0
+        if not self.alive:
+            self.fill = 0.0  # a firm that has left delivers nothing
+        self.diverted_sold = self.diverted * self.fill
         self.inputs = input_share * self.unit_cost * self.gross
 
     def adjust_capacity(self, operating_rate: float, speed: float) -> None:
@@ -321,10 +325,11 @@ class ReferenceModel(mesa.Model):
         population: Population,
         environment: Environment,
         params: Parameters,
-        rng: np.random.Generator,
+        month_seeds: np.random.SeedSequence,
         replicate: int = 0,
     ) -> None:
-        super().__init__(rng=rng)
+        super().__init__(rng=np.random.default_rng(month_seeds))
+        self.month_seeds = month_seeds
         population = copy.deepcopy(population)
         env = copy.deepcopy(environment)
         self.replicate = replicate
@@ -407,6 +412,7 @@ class ReferenceModel(mesa.Model):
                     us_exporter=state["base_final"][US] > 0,
                 )
             )
+        self.base_firms = len(self.firms)
         self.set_market_weights()
 
         # Propensity to adopt: fixed by base-year size and exporting, scaled to a mean of one.
@@ -446,7 +452,12 @@ class ReferenceModel(mesa.Model):
     def draw(self) -> MonthDraws:
         alive = sum(1 for firm in self.firms if firm.alive)
         return draw_month(
-            self.rng, len(self.firms), alive, self.p.entry_rate, self.pipeline_rate[self.k]
+            month_generator(self.month_seeds, self.k),
+            self.base_firms,
+            len(self.firms),
+            alive,
+            self.p.entry_rate,
+            self.pipeline_rate[self.k],
         )
 
     def advance(self, draws: MonthDraws) -> None:
@@ -713,7 +724,7 @@ class ReferenceModel(mesa.Model):
         for firm in self.firms:
             for j in range(N_PARTNERS):
                 sold[j] += firm.final[j] * firm.fill
-            diverted[firm.sector] += firm.diverted * firm.fill
+            diverted[firm.sector] += firm.diverted_sold
             if firm.anchor >= 0:
                 for j in range(N_PARTNERS):
                     defence[j] += due[firm.anchor][j] * firm.fill
@@ -847,13 +858,11 @@ def build_reference(
     """
     from sim.environment import build_environment
     from sim.population import synthesise
-    from sim.runner import STREAM_MONTHS, STREAM_POPULATION, stream
+    from sim.runner import STREAM_POPULATION, month_seeds, stream
 
     population = synthesise(params, stream(seed, replicate, STREAM_POPULATION), firms)
     environment = build_environment(scenario, params, population.anchor_ids)
-    return ReferenceModel(
-        population, environment, params, stream(seed, replicate, STREAM_MONTHS), replicate
-    )
+    return ReferenceModel(population, environment, params, month_seeds(seed, replicate), replicate)
 
 
 def run_reference(

@@ -158,11 +158,6 @@ def test_active_firms_change_by_entries_less_exits(model):
     np.testing.assert_array_equal(active - before, change)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/model.py record(): sales re-routed from the US by firms exiting this month are "
-    "dropped from exports (exit zeroes `diverted` before `record` reads it)",
-)
 def test_external_sales_are_exports_plus_domestic_final_sales(full):
     """What firms sell outside the complex goes abroad (exports) or to domestic final buyers."""
     scenario_r, params = replicate_inputs(full, SEED, 0)
@@ -178,11 +173,6 @@ def test_external_sales_are_exports_plus_domestic_final_sales(full):
     assert np.abs(residual).max() <= RTOL
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/model.py record(): defence deliveries of a prime that has exited are still "
-    "counted in exports and defence_deliveries_krw (its fill rate is 1 at zero demand)",
-)
 def test_a_prime_that_exits_delivers_no_more_defence_exports(full):
     defence = full.defence_exports
     only_hanwha = full.model_copy(

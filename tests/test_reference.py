@@ -19,7 +19,7 @@ from sim.firms import ADOPTED
 from sim.indicators import COLUMN, INDICATOR_NAMES
 from sim.model import LEDGER, LEDGER_COLUMN, ChangwonModel
 from sim.population import synthesise
-from sim.runner import STREAM_MONTHS, STREAM_POPULATION, build_model, replicate_inputs, stream
+from sim.runner import STREAM_POPULATION, build_model, month_seeds, replicate_inputs, stream
 from sim.scenario import load_scenario
 
 FIRMS = 150
@@ -184,8 +184,8 @@ def test_replayed_draws_from_shared_inputs(scenario):
     scenario_r, params = replicate_inputs(scenario, 4, 0)
     population = synthesise(params, stream(4, 0, STREAM_POPULATION), FIRMS)
     environment = build_environment(scenario_r, params, population.anchor_ids)
-    reference = ReferenceModel(population, environment, params, np.random.default_rng(99))
-    array = ChangwonModel(population, environment, params, stream(4, 0, STREAM_MONTHS))
+    reference = ReferenceModel(population, environment, params, np.random.SeedSequence(99))
+    array = ChangwonModel(population, environment, params, month_seeds(4, 0))
     recorded = []
     draw = array.draw
     array.draw = lambda: recorded.append(draw()) or recorded[-1]
