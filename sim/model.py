@@ -329,7 +329,11 @@ class ChangwonModel(mesa.Model):
     def exit_distressed_firms(self) -> None:
         f, p = self.firms, self.params
         line = p.exit_debt_months * self.now.price * f.base_sales
-        f.distress_months = rules.distress_count(f.distress_months, f.cash, line) * f.alive
+        # Anchors do not exit: the plants of large groups are restructured, not closed, within
+        # the horizon, and their finance is the group's.
+        f.distress_months = rules.distress_count(f.distress_months, f.cash, line) * (
+            f.alive & (f.anchor < 0)
+        )
         leaving = f.distress_months >= self.exit_after
         self.now.exits = np.count_nonzero(leaving)
         if not self.now.exits:

@@ -167,7 +167,9 @@ def synthesise(
     wage_bill_total = params.annual_wage_krw / 12.0 * total_employment
     labour_share = wage_bill_total / value_added.sum()
     wage = labour_share * value_added / employment
-    margin = params.operating_margin + params.margin_spread * rng.standard_normal(n_firms)
+    # Anchors earn the mean margin: their plants' results within a large group are not at risk.
+    spread = np.where(is_anchor, 0.0, params.margin_spread)
+    margin = params.operating_margin + spread * rng.standard_normal(n_firms)
     margin = np.minimum(margin, 0.9 * (value_added - wage * employment) / sales)
     fixed_cost = np.maximum(0.0, value_added - wage * employment - margin * sales)
     cash = params.cash_months * sales

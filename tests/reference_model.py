@@ -206,7 +206,7 @@ class ReferenceFirm(mesa.Agent):
 
     def count_distress(self, p: Parameters, price: float) -> bool:
         """Count a month below the distress line; True if the firm leaves now."""
-        if not self.alive:
+        if not self.alive or self.anchor >= 0:  # anchors do not exit
             self.distress_months = 0
             return False
         line = p.exit_debt_months * price * self.base_sales

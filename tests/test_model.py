@@ -173,7 +173,8 @@ def test_external_sales_are_exports_plus_domestic_final_sales(full):
     assert np.abs(residual).max() <= RTOL
 
 
-def test_a_prime_that_exits_delivers_no_more_defence_exports(full):
+def test_a_prime_that_has_left_delivers_no_defence_exports(full):
+    """Anchors do not exit by distress, so the prime is removed by hand, as an exit would."""
     defence = full.defence_exports
     only_hanwha = full.model_copy(
         update={
@@ -185,14 +186,23 @@ def test_a_prime_that_exits_delivers_no_more_defence_exports(full):
     scenario_r, params = replicate_inputs(only_hanwha, SEED, 0)
     model = build_model(scenario_r, params, SEED, 0)
     hanwha = anchor_ids().index(HANWHA)  # anchors take the first slots
-    model.firms.cash[hanwha] = -1e3 * model.firms.base_sales[hanwha]  # forced into distress
+    model.firms.alive[hanwha] = False
+    model.firms.capacity[hanwha] = 0.0
     for _ in range(len(model.env.months)):
         model.step()
-    assert not model.firms.alive[hanwha]
     due = model.deliveries[:, hanwha].sum(axis=1) > 0
     assert due[-12:].any()  # the contract and pipeline still schedule deliveries
-    after = slice(round(params.exit_after_months) + 1, None)
-    np.testing.assert_array_equal(indicator(model, "defence_deliveries_krw")[after], 0.0)
+    np.testing.assert_array_equal(indicator(model, "defence_deliveries_krw"), 0.0)
+
+
+def test_anchors_do_not_exit_even_in_deep_distress(full):
+    scenario_r, params = replicate_inputs(full, SEED, 0)
+    model = build_model(scenario_r, params, SEED, 0)
+    anchors = model.firms.anchor >= 0
+    model.firms.cash[anchors] = -1e3 * model.firms.base_sales[anchors]
+    for _ in range(24):
+        model.step()
+    assert model.firms.alive[np.flatnonzero(anchors)].all()
 
 
 # --- determinism --------------------------------------------------------------------------------
