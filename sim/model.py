@@ -25,7 +25,13 @@ from sim.environment import (
 from sim.firms import ADOPTED, ADOPTING, INELIGIBLE, NOT_ADOPTED, FirmState
 from sim.indicators import COLUMN, INDICATOR_NAMES
 from sim.names import PARTNERS, SECTORS, population_spec
-from sim.network import market_weights, orders_received, redirect_to_markets, supplier_fill
+from sim.network import (
+    market_weights,
+    orders_received,
+    redirect_to_markets,
+    rows_dot,
+    supplier_fill,
+)
 from sim.parameters import Parameters
 from sim.population import Population, adoption_gains, stationary_sd
 
@@ -346,23 +352,19 @@ class ChangwonModel(mesa.Model):
         f.orders[leaving] = 0.0
         f.diverted[leaving] = 0.0
         redirect_to_markets(self.network, leaving, f.sector)
-        self.market_weight = market_weights(f.base_sales, f.alive, f.sector)
 
     def enter_new_firms(self, draws: MonthDraws) -> None:
         count = len(draws.entrant_sector_u)
         self.now.entries = count
         self.now.entrant_slots = np.arange(self.firms_created, self.firms_created + count)
-        if not count:
-            return
-        if self.firms_created + count > self.firms.slots:
-            self.make_room(max(count, self.slot_buffer))
-        new = np.arange(self.firms_created, self.firms_created + count)
-        self.firms_created += count
-        cash = self.place_entrants(new, draws)
-        self.book(entrant_cash=cash)
-        self.market_weight = market_weights(
-            self.firms.base_sales, self.firms.alive, self.firms.sector
-        )
+        if count:
+            if self.firms_created + count > self.firms.slots:
+                self.make_room(max(count, self.slot_buffer))
+            self.firms_created += count
+            self.book(entrant_cash=self.place_entrants(self.now.entrant_slots, draws))
+        if count or self.now.exits:  # sector markets now have other firms in them
+            f = self.firms
+            self.market_weight = market_weights(f.base_sales, f.alive, f.sector)
 
     def adjust_employment(self) -> None:
         now, f = self.now, self.firms
@@ -384,9 +386,9 @@ class ChangwonModel(mesa.Model):
         bound = (p.bass_p + p.bass_q) * boost / 12.0 * self.propensity[:n]
         eligible = f.alive[:n] & (f.adoption[:n] == NOT_ADOPTED)
         near = np.flatnonzero(eligible & (e < bound))
-        peers, sector_share = self.peer_adoption_share()
+        peers, sector_share = self.peer_adoption_share(near)
         rate = rules.adoption_rate(
-            peers[near],
+            peers,
             sector_share[f.sector[near]],
             self.propensity[near],
             p.bass_p,
@@ -489,18 +491,20 @@ class ChangwonModel(mesa.Model):
         for name, value in flows.items():
             self.ledger[self.now.k, LEDGER_COLUMN[name]] += value
 
-    def peer_adoption_share(self) -> tuple[np.ndarray, np.ndarray]:
-        """Adoption among each firm's sector peers and suppliers (weighted), and by sector."""
+    def peer_adoption_share(self, firms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Adoption among the sector peers and suppliers (weighted) of the given firms, and the
+        adoption share of each sector.
+        """
         f, p = self.firms, self.params
-        adopted = (f.alive & ((f.adoption == ADOPTING) | (f.adoption == ADOPTED))).astype(float)
+        adopted = f.alive & ((f.adoption == ADOPTING) | (f.adoption == ADOPTED))
         candidates = f.alive & (f.adoption != INELIGIBLE)
-        count = np.bincount(f.sector, weights=candidates, minlength=len(SECTORS))
-        sector_share = np.bincount(f.sector, weights=adopted, minlength=len(SECTORS)) / np.maximum(
-            count, 1.0
+        count = np.bincount(f.sector[candidates], minlength=len(SECTORS))
+        sector_share = np.bincount(f.sector[adopted], minlength=len(SECTORS)) / np.maximum(count, 1)
+        suppliers = rows_dot(self.network, firms, adopted.astype(float)) + (
+            self.network.market[firms] @ sector_share
         )
-        suppliers = self.network.shares @ adopted + self.network.market @ sector_share
         w = p.network_peer_weight
-        return (1.0 - w) * sector_share[f.sector] + w * suppliers, sector_share
+        return (1.0 - w) * sector_share[f.sector[firms]] + w * suppliers, sector_share
 
     def propensity_of(self, employment: np.ndarray, export_intensity: np.ndarray, scale: float):
         p = self.params

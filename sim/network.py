@@ -19,12 +19,12 @@ from sim.names import SECTORS
 
 @dataclass(slots=True)
 class SupplierNetwork:
-    shares: (
-        sp.csr_array
-    )  # (slots, slots): buyer row, supplier column, share of in-complex purchases
-    market: (
-        np.ndarray
-    )  # (slots, sectors): share of in-complex purchases bought on a sector's market
+    # (slots, slots): buyer row, supplier column, share of in-complex purchases
+    shares: sp.csr_array
+    # (slots, sectors): share of in-complex purchases bought on a sector's market
+    market: np.ndarray
+    # (stored shares,): the buyer (row) of each stored share
+    buyer: np.ndarray
 
     def grow(self, extra: int, market_rows: np.ndarray) -> None:
         """Add `extra` buyer/supplier slots whose purchases go through the sector markets."""
@@ -61,14 +61,26 @@ def supplier_fill(
     return network.shares @ fill + network.market @ market_fill
 
 
+def rows_dot(network: SupplierNetwork, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """`(network.shares @ x)[rows]`, computed for those rows only."""
+    shares = network.shares
+    start, stop = shares.indptr[rows], shares.indptr[rows + 1]
+    length = stop - start
+    position = np.arange(length.sum()) + np.repeat(start - np.cumsum(length) + length, length)
+    owner = np.repeat(np.arange(len(rows)), length)
+    values = shares.data[position] * x[shares.indices[position]]
+    return np.bincount(owner, weights=values, minlength=len(rows))
+
+
 def redirect_to_markets(network: SupplierNetwork, gone: np.ndarray, sector: np.ndarray) -> None:
     """Customers of the firms in `gone` (bool by slot) buy on their sector markets instead."""
     shares = network.shares
-    lost = gone[shares.indices] & (shares.data > 0)
-    if not lost.any():
+    lost = np.flatnonzero(gone[shares.indices] & (shares.data > 0))
+    if not len(lost):
         return
-    buyer = np.repeat(np.arange(shares.shape[0]), np.diff(shares.indptr))[lost]
-    np.add.at(network.market, (buyer, sector[shares.indices[lost]]), shares.data[lost])
+    cell = network.buyer[lost] * len(SECTORS) + sector[shares.indices[lost]]
+    flat = network.market.reshape(-1)
+    flat += np.bincount(cell, weights=shares.data[lost], minlength=flat.size)
     shares.data[lost] = 0.0
 
 
@@ -124,4 +136,4 @@ def build_network(
     flow.data /= np.where(scale > 0, scale, 1.0)[rows]
     to_market = np.maximum(0.0, 1.0 - np.bincount(rows, weights=flow.data, minlength=n))
     market = to_market[:, None] * market_mix[None, :]
-    return SupplierNetwork(shares=flow, market=market)
+    return SupplierNetwork(shares=flow, market=market, buyer=rows)

@@ -20,6 +20,7 @@ from sim.network import (
     market_weights,
     orders_received,
     redirect_to_markets,
+    rows_dot,
     supplier_fill,
 )
 from sim.parameters import central_parameters, draw_parameters
@@ -352,7 +353,8 @@ def four_firms() -> tuple[SupplierNetwork, np.ndarray, np.ndarray]:
     market[2, [1, 3]] = [0.2, 0.2]
     market[3, [0, 1]] = [0.1, 0.2]
     base_sales = np.array([100.0, 30.0, 10.0, 50.0])
-    return SupplierNetwork(shares=shares, market=market), sector, base_sales
+    buyer = np.repeat(np.arange(4), np.diff(shares.indptr))
+    return SupplierNetwork(shares=shares, market=market, buyer=buyer), sector, base_sales
 
 
 def row_sums(network: SupplierNetwork) -> np.ndarray:
@@ -479,3 +481,11 @@ def test_population_scales_its_totals_with_the_firm_count():
     for name in ("production_krw", "exports_usd", "employment"):
         assert totals[name] == pytest.approx(TOTALS[name] * scale, rel=1e-9), name
     assert population.firms.slots == 200
+
+
+def test_rows_dot_equals_the_rows_of_the_full_product():
+    network, _, _ = four_firms()
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    rows = np.array([3, 0, 2])
+    np.testing.assert_allclose(rows_dot(network, rows, x), (network.shares @ x)[rows], rtol=1e-15)
+    assert rows_dot(network, np.array([], dtype=int), x).shape == (0,)
