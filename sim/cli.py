@@ -11,7 +11,9 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sim import MODEL_VERSION, __version__
 
@@ -20,6 +22,10 @@ EXIT_OK, EXIT_FAILURE, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class InputError(Exception):
     """Invalid input found outside the scenario file (a folder, a flag value)."""
+
+
+class Interrupted(Exception):
+    """Work stopped by the user; what was finished is kept."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
+    except Interrupted as interrupted:
+        print(f"interrupted: {interrupted}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
+        print("interrupted: no result was written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # the last line of defence: one line, not a traceback
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
@@ -84,8 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replicates", type=positive_int, help="override the scenario's runs")
     parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
-    parser.add_argument(
-        "--workers", type=positive_int, help="worker processes (default: all cores)"
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)"
     )
     parser.add_argument(
         "--out", type=Path, default=Path("results"), help="results root (default: ./results)"
@@ -96,6 +107,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="every replicate uses the central parameter values (no parameter uncertainty)",
     )
     parser.add_argument("--no-figures", action="store_true", help="skip the fan charts")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument(
+        "--resume", action="store_true", help="finish an interrupted run from its saved chunks"
+    )
+    again.add_argument(
+        "--restart", action="store_true", help="discard an interrupted run's chunks, start over"
+    )
 
 
 def positive_int(text: str) -> int:
@@ -184,19 +202,20 @@ def command_run(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     check_out_folder(args.out)
-    ensemble = run_scenario(scenario, args)
+    run = run_scenario(scenario, args)
     from sim.results import write_run_results
 
     folder = write_run_results(
         args.out,
         scenario.name,
-        ensemble["yaml"],
-        ensemble["hash"],
-        ensemble["manifest"],
-        ensemble["monthly"],
+        run.yaml,
+        run.manifest["scenario_hash"],
+        run.manifest,
+        run.monthly,
         scenario.outputs.quantiles,
         make_figures=not args.no_figures,
     )
+    run.store.discard()  # the result is complete: its chunks are no longer needed
     print(folder)
     return EXIT_OK
 
@@ -219,24 +238,24 @@ def command_compare(args: argparse.Namespace) -> int:
         s.name: run_scenario(s, args, replicates=replicates, seed=seed)
         for s in (base, *alternatives)
     }
-    from sim.results import annual_summary, annual_table, compare_tables, write_compare_results
+    from sim.results import annual_summary, compare_annual, write_compare_results
 
     quantiles = base.outputs.quantiles
+    annual = {name: run.annual() for name, run in runs.items()}
     tables = {
-        a.name: compare_tables(runs[base.name]["monthly"], runs[a.name]["monthly"], quantiles)
-        for a in alternatives
+        a.name: compare_annual(annual[base.name], annual[a.name], quantiles) for a in alternatives
     }
-    summaries = {
-        name: annual_summary(annual_table(run["monthly"]), quantiles) for name, run in runs.items()
-    }
-    combined = hashlib.sha256("".join(run["hash"] for run in runs.values()).encode()).hexdigest()
+    summaries = {name: annual_summary(table, quantiles) for name, table in annual.items()}
+    combined = hashlib.sha256(
+        "".join(run.manifest["scenario_hash"] for run in runs.values()).encode()
+    ).hexdigest()
     manifest = {
         "command": "compare",
         "base": base.name,
         "alternatives": [a.name for a in alternatives],
         "seed": seed,
         "replicates": replicates,
-        "runs": {name: run["manifest"] for name, run in runs.items()},
+        "runs": {name: run.manifest for name, run in runs.items()},
     }
     folder = write_compare_results(
         args.out,
@@ -248,6 +267,8 @@ def command_compare(args: argparse.Namespace) -> int:
         scenario_hash=combined,
         make_figures=not args.no_figures,
     )
+    for run in runs.values():
+        run.store.discard()
     print(folder)
     return EXIT_OK
 
@@ -266,35 +287,93 @@ def check_out_folder(out: Path) -> None:
         raise InputError(f"--out {out}: cannot write to {probe}")
 
 
-def run_scenario(scenario, args, replicates: int | None = None, seed: int | None = None) -> dict:
-    """Run every replicate of a scenario; returns the monthly table and its manifest."""
+@dataclass
+class Run:
+    """A finished run of replicates, its chunks on disk."""
+
+    store: Any
+    parts: list
+    months: list[str]
+    manifest: dict
+    yaml: str
+
+    def monthly(self):
+        from sim.execution import monthly_chunks
+
+        return monthly_chunks(self.store, self.parts, self.months)
+
+    def annual(self):
+        import pandas as pd
+
+        from sim.results import annual_table
+
+        return pd.concat([annual_table(chunk) for chunk in self.monthly()], ignore_index=True)
+
+
+def run_scenario(scenario, args, replicates: int | None = None, seed: int | None = None) -> Run:
+    """Run every replicate of a scenario (resuming from saved chunks if asked)."""
     import platform
 
     import mesa
     import numpy as np
 
-    from sim.execution import default_workers, run_ensemble
+    from sim.execution import (
+        CHUNK_REPLICATES,
+        ChunkStore,
+        chunks,
+        job_id,
+        make_executor,
+        period_months,
+        run_replicates,
+    )
     from sim.parameters import registry_id
     from sim.scenario import resolved_yaml, scenario_hash
 
     replicates = replicates or args.replicates or scenario.runs.replicates
     seed = seed if seed is not None else (scenario.runs.seed if args.seed is None else args.seed)
-    workers = args.workers or default_workers()
-    text = resolved_yaml(scenario)
-    started = time.time()
-    with progress_bar(replicates, scenario.name) as advance:
-        monthly = run_ensemble(
-            scenario, replicates, seed, workers, args.fixed_parameters, on_chunk_done=advance
+    executor = make_executor(args.workers, args.scheduler)
+    digest = scenario_hash(scenario)
+    calibration = registry_id()
+    key = job_id(
+        digest,
+        seed,
+        replicates,
+        args.fixed_parameters,
+        MODEL_VERSION,
+        calibration,
+        CHUNK_REPLICATES,
+    )
+    store = ChunkStore(args.out / scenario.name / ".jobs" / key)
+    total = len(chunks(replicates))
+    kept = len(store.finished())
+    if args.restart:
+        store.discard()
+    elif kept and not args.resume:
+        raise InputError(
+            f"{kept} of {total} chunks of an interrupted run of {scenario.name} are kept in "
+            f"{store.folder}: add --resume to finish it, or --restart to discard them"
         )
+    started = time.time()
+    try:
+        with progress_bar(replicates, scenario.name) as advance:
+            parts = run_replicates(
+                scenario, replicates, seed, args.fixed_parameters, executor, store, advance
+            )
+    except KeyboardInterrupt:
+        done = len(store.finished())
+        raise Interrupted(
+            f"{done} of {total} chunks of {scenario.name} are kept; run the same command with "
+            "--resume to finish"
+        ) from None
     manifest = {
         "scenario": scenario.name,
         "title": scenario.title,
-        "scenario_hash": scenario_hash(scenario),
+        "scenario_hash": digest,
         "seed": seed,
         "replicates": replicates,
-        "seeding": "numpy SeedSequence(seed, spawn_key=(replicate,))",
+        "seeding": "numpy SeedSequence(seed, spawn_key=(replicate, stream))",
         "parameters": "central values" if args.fixed_parameters else "drawn per replicate",
-        "calibration_id": registry_id(),
+        "calibration_id": calibration,
         "package_version": __version__,
         "model_version": MODEL_VERSION,
         "versions": {
@@ -302,18 +381,11 @@ def run_scenario(scenario, args, replicates: int | None = None, seed: int | None
             "numpy": np.__version__,
             "mesa": mesa.__version__,
         },
-        "executor": {
-            "kind": "local processes" if workers > 1 else "in process",
-            "workers": workers,
-        },
+        "executor": executor.description,
+        "resumed_chunks": kept if args.resume else 0,
         "timings": {"simulation_seconds": round(time.time() - started, 3)},
     }
-    return {
-        "monthly": monthly,
-        "manifest": manifest,
-        "yaml": text,
-        "hash": manifest["scenario_hash"],
-    }
+    return Run(store, parts, period_months(scenario), manifest, resolved_yaml(scenario))
 
 
 class progress_bar:

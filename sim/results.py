@@ -31,7 +31,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -326,7 +326,13 @@ def compare_tables(
     (percent of base), prob_negative (share of replicates with difference < 0), months.
     Percentages are NaN for an indicator-year where any replicate's base value is 0.
     """
-    base, alt = annual_table(base_monthly), annual_table(alt_monthly)
+    return compare_annual(annual_table(base_monthly), annual_table(alt_monthly), quantiles)
+
+
+def compare_annual(
+    base: pd.DataFrame, alt: pd.DataFrame, quantiles: Iterable[float] | None = None
+) -> pd.DataFrame:
+    """`compare_tables` from the two runs' annual tables (see `annual_table`)."""
     keys = ["replicate", "year", "months"]
     if not base[keys].equals(alt[keys]):
         raise ValueError(
@@ -397,6 +403,28 @@ def json_bytes(data: Any) -> bytes:
 def summary_json_bytes(summary: Mapping[str, Any]) -> bytes:
     """Bytes of summary.json from a `headline_summary` dict."""
     return json_bytes(summary)
+
+
+def write_monthly_parquet(chunks: Iterable[pd.DataFrame], handle: BinaryIO) -> pd.DataFrame:
+    """Stream monthly tables (whole replicates each) into one Parquet file, a row group per
+    chunk; returns the annual table of all of them, which is small.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    annual = []
+    try:
+        for chunk in chunks:
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(handle, table.schema, compression="zstd")
+            writer.write_table(table)
+            annual.append(annual_table(chunk))
+    finally:
+        if writer is not None:
+            writer.close()
+    return pd.concat(annual, ignore_index=True)
 
 
 def monthly_parquet_bytes(monthly: pd.DataFrame) -> bytes:
@@ -511,15 +539,28 @@ def _check_name(name: str, what: str = "name") -> None:
         raise ValueError(f"{what} must use only letters, digits, - and _ (got {name!r})")
 
 
-def _write_file(root: Path, relative: str, data: bytes) -> str:
-    """Write bytes to root/relative (exclusive create), flushed to disk; returns their sha256."""
+def _write_file(root: Path, relative: str, data: bytes | Callable[[BinaryIO], None]) -> str:
+    """Write root/relative (exclusive create), flushed to disk; returns the file's sha256.
+
+    `data` is the bytes, or a function that writes them to an open binary file (for files too
+    large to hold in memory, such as a long run's monthly.parquet).
+    """
     path = root / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "xb") as handle:
-        handle.write(data)
+        if callable(data):
+            data(handle)
+        else:
+            handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    return hashlib.sha256(data).hexdigest()
+    if not callable(data):
+        return hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -599,7 +640,7 @@ def write_run_results(
     scenario_yaml: str,
     scenario_hash: str,
     manifest: Mapping[str, Any],
-    monthly: pd.DataFrame,
+    monthly: pd.DataFrame | Callable[[], Iterable[pd.DataFrame]],
     quantiles: Iterable[float] | None,
     make_figures: bool = True,
     *,
@@ -607,6 +648,9 @@ def write_run_results(
     now: datetime | None = None,
 ) -> Path:
     """Write a run's result folder `out_root/name/<run-id>/` atomically; returns its path.
+
+    `monthly` is the monthly table, or a function giving it in chunks of whole replicates, in
+    replicate order (streamed to disk, so memory does not grow with the number of replicates).
 
     run-id is `make_run_id(scenario_hash, now)`; if that folder exists, `-2`, `-3`, ... is
     appended. Contents: scenario.yaml (as given), monthly.parquet, annual.csv, summary.json,
@@ -626,8 +670,17 @@ def write_run_results(
     def files() -> Iterator[tuple[str, bytes]]:
         # A generator: the heavy pieces are built one at a time, inside the cleanup guard.
         yield "scenario.yaml", scenario_yaml.encode("utf-8")
-        yield "monthly.parquet", monthly_parquet_bytes(monthly)
-        annual = annual_table(monthly)
+        if isinstance(monthly, pd.DataFrame):
+            yield "monthly.parquet", monthly_parquet_bytes(monthly)
+            annual = annual_table(monthly)
+        else:
+            collected: list[pd.DataFrame] = []
+
+            def stream(handle: BinaryIO) -> None:
+                collected.append(write_monthly_parquet(monthly(), handle))
+
+            yield "monthly.parquet", stream
+            annual = collected[0]
         summary = annual_summary(annual, levels)
         yield "annual.csv", annual_csv_bytes(summary)
         yield "summary.json", summary_json_bytes(headline_summary(annual, levels))
