@@ -15,7 +15,7 @@ import mesa
 import numpy as np
 
 from sim import rules
-from sim.draws import MonthDraws, draw_month, month_generator
+from sim.draws import MonthDraws, draw_month, month_generator, month_key
 from sim.environment import (
     PIPELINE_DELIVERY_MONTHS,
     PIPELINE_LEAD_MONTHS,
@@ -134,7 +134,7 @@ class ChangwonModel(mesa.Model):
         # Mesa's own generator is seeded from the month seeds; the model draws from one
         # generator per month (see sim.draws).
         super().__init__(rng=np.random.default_rng(month_seeds))
-        self.month_seeds = month_seeds
+        self.month_key = month_key(month_seeds)
         self.replicate = replicate
         self.params = params
         self.env = environment
@@ -144,7 +144,8 @@ class ChangwonModel(mesa.Model):
         self.reference_employment = population.reference_employment
         self.firms_created = self.firms.slots
         self.base_firms = self.firms.slots
-        self.slot_buffer = max(12, int(params.entry_rate * self.firms.slots))  # a year of entrants
+        # Room for two years of entrants at a time: growing the arrays is costly.
+        self.slot_buffer = max(24, int(2 * params.entry_rate * self.firms.slots))
         self.deliveries = environment.deliveries.copy()
         self.partner_shock = np.zeros(len(PARTNERS))
         self.perceived = np.zeros((len(PARTNERS), len(SECTORS)))
@@ -218,7 +219,7 @@ class ChangwonModel(mesa.Model):
     def draw(self) -> MonthDraws:
         k = self.now.k
         return draw_month(
-            month_generator(self.month_seeds, k),
+            month_generator(self.month_key, k),
             self.base_firms,
             self.firms_created,
             np.count_nonzero(self.firms.alive),

@@ -66,7 +66,10 @@ def final_demand(
     base_final: np.ndarray, factor: np.ndarray, sector: np.ndarray, firm_factor: np.ndarray
 ) -> np.ndarray:
     """Final demand by firm and partner: base x partner and tariff factor x firm factor."""
-    return base_final * factor[sector] * firm_factor[:, None]
+    demand = np.take(factor, sector, axis=0)  # much faster than factor[sector] for 2-d rows
+    demand *= base_final
+    demand *= firm_factor[:, None]
+    return demand
 
 
 def lost_to_tariff(us_demand: np.ndarray, us_tariff_factor: np.ndarray) -> np.ndarray:

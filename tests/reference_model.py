@@ -25,7 +25,7 @@ import math
 import mesa
 import numpy as np
 
-from sim.draws import MonthDraws, draw_month, month_generator
+from sim.draws import MonthDraws, draw_month, month_generator, month_key
 from sim.environment import PIPELINE_DELIVERY_MONTHS, PIPELINE_LEAD_MONTHS, Environment
 from sim.firms import ADOPTED, ADOPTING, INELIGIBLE, NOT_ADOPTED
 from sim.indicators import COLUMN, INDICATOR_NAMES
@@ -329,7 +329,7 @@ class ReferenceModel(mesa.Model):
         replicate: int = 0,
     ) -> None:
         super().__init__(rng=np.random.default_rng(month_seeds))
-        self.month_seeds = month_seeds
+        self.month_key = month_key(month_seeds)
         population = copy.deepcopy(population)
         env = copy.deepcopy(environment)
         self.replicate = replicate
@@ -452,7 +452,7 @@ class ReferenceModel(mesa.Model):
     def draw(self) -> MonthDraws:
         alive = sum(1 for firm in self.firms if firm.alive)
         return draw_month(
-            month_generator(self.month_seeds, self.k),
+            month_generator(self.month_key, self.k),
             self.base_firms,
             len(self.firms),
             alive,
