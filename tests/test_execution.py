@@ -1,0 +1,177 @@
+"""The execution layer: same bytes whatever the executor; interrupted runs resume to the same bytes.
+
+A real Dask scheduler and two workers are started as separate processes on 127.0.0.1; runs are
+interrupted with SIGINT and SIGKILL in a subprocess and resumed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.execution import CHUNK_REPLICATES
+
+SCENARIO = """\
+name: exec
+period: {start: 2025-01, end: 2026-12}
+runs: {replicates: 60, seed: 3}
+tariffs:
+  - {name: reciprocal, partner: US, sectors: all, rate: 0.15, start: 2025-08}
+uncertain:
+  tariffs.reciprocal.rate: {dist: uniform, low: 0.1, high: 0.25}
+"""
+RESULT_FILES = ("annual.csv", "monthly.parquet", "summary.json", "scenario.yaml")
+
+
+@pytest.fixture(scope="module")
+def scenario_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("scenario") / "exec.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    return path
+
+
+def result_folder(out: Path, name: str = "exec") -> Path:
+    (folder,) = [p for p in (out / name).iterdir() if not p.name.startswith(".")]
+    return folder
+
+
+def result_bytes(out: Path) -> dict[str, bytes]:
+    folder = result_folder(out)
+    return {name: (folder / name).read_bytes() for name in RESULT_FILES}
+
+
+@pytest.fixture(scope="module")
+def one_worker(scenario_file, tmp_path_factory) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("one")
+    argv = ["run", str(scenario_file), "--out", str(out), "--workers", "1", "--no-figures"]
+    assert main(argv) == 0
+    assert not (out / "exec" / ".jobs").exists()  # chunks are discarded once the result is whole
+    return result_bytes(out)
+
+
+def test_two_workers_give_the_same_bytes(scenario_file, one_worker, tmp_path):
+    argv = ["run", str(scenario_file), "--out", str(tmp_path), "--workers", "2", "--no-figures"]
+    assert main(argv) == 0
+    assert result_bytes(tmp_path) == one_worker
+
+
+# --- a real Dask cluster -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dask")
+    scheduler_file = folder / "scheduler.json"
+    common = ["--no-dashboard"]
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", "0", "--scheduler-file", str(scheduler_file), *common],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    processes = [scheduler]
+    try:
+        deadline = time.time() + 60
+        while not scheduler_file.exists():
+            assert time.time() < deadline, "the Dask scheduler did not start"
+            time.sleep(0.2)
+        for _ in range(2):
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "distributed.cli.dask_worker",
+                        "--scheduler-file",
+                        str(scheduler_file),
+                        "--nthreads",
+                        "1",
+                        "--nworkers",
+                        "1",
+                        "--host",
+                        "127.0.0.1",
+                        *common,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+            )
+        from distributed import Client
+
+        with Client(scheduler_file=str(scheduler_file), timeout="60s") as client:
+            client.wait_for_workers(2, timeout=60)
+            address = client.scheduler.address
+        assert address.startswith("tcp://127.0.0.1:")
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_a_dask_cluster_gives_the_same_bytes(scenario_file, one_worker, dask_cluster, tmp_path):
+    argv = ["run", str(scenario_file), "--out", str(tmp_path), "--scheduler", dask_cluster,
+            "--no-figures"]  # fmt: skip
+    assert main(argv) == 0
+    assert result_bytes(tmp_path) == one_worker
+
+
+# --- interrupt and resume ---------------------------------------------------------------------
+
+
+def start_run(scenario_file: Path, out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim", "run", str(scenario_file), "--out", str(out),
+         "--workers", "1", "--no-figures", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def chunk_files(out: Path) -> list[Path]:
+    return sorted((out / "exec" / ".jobs").glob("*/chunk-*.npy"))
+
+
+def wait_for_chunks(process: subprocess.Popen, out: Path, count: int) -> None:
+    deadline = time.time() + 120
+    while len(chunk_files(out)) < count:
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        assert time.time() < deadline, "no chunk was saved in time"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_an_interrupted_run_resumes_to_the_same_bytes(scenario_file, one_worker, tmp_path, stop):
+    assert 60 // CHUNK_REPLICATES >= 2  # several chunks, so the run can be cut between them
+    process = start_run(scenario_file, tmp_path)
+    wait_for_chunks(process, tmp_path, 1)
+    os.kill(process.pid, stop)
+    _, err = process.communicate(timeout=120)
+    if stop == signal.SIGINT:
+        assert process.returncode == 130, err
+        assert "--resume" in err
+    else:
+        assert process.returncode == -signal.SIGKILL
+    kept = chunk_files(tmp_path)
+    assert 1 <= len(kept) < 3
+    assert not [p for p in (tmp_path / "exec").iterdir() if not p.name.startswith(".")]
+
+    # Without --resume the kept work is neither lost nor silently reused.
+    refused = start_run(scenario_file, tmp_path)
+    _, err = refused.communicate(timeout=120)
+    assert refused.returncode == 2 and "--resume" in err
+    assert chunk_files(tmp_path) == kept
+
+    resumed = start_run(scenario_file, tmp_path, "--resume")
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert result_bytes(tmp_path) == one_worker
