@@ -71,10 +71,21 @@ def dask_cluster(tmp_path_factory):
     scheduler_file = folder / "scheduler.json"
     common = ["--no-dashboard"]
     scheduler = subprocess.Popen(
-        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-         "--port", "0", "--scheduler-file", str(scheduler_file), *common],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--scheduler-file",
+            str(scheduler_file),
+            *common,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     processes = [scheduler]
     try:
         deadline = time.time() + 60
@@ -100,7 +111,7 @@ def dask_cluster(tmp_path_factory):
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
-                )  # fmt: skip
+                )
             )
         from distributed import Client
 
@@ -120,8 +131,15 @@ def dask_cluster(tmp_path_factory):
 
 
 def test_a_dask_cluster_gives_the_same_bytes(scenario_file, one_worker, dask_cluster, tmp_path):
-    argv = ["run", str(scenario_file), "--out", str(tmp_path), "--scheduler", dask_cluster,
-            "--no-figures"]  # fmt: skip
+    argv = [
+        "run",
+        str(scenario_file),
+        "--out",
+        str(tmp_path),
+        "--scheduler",
+        dask_cluster,
+        "--no-figures",
+    ]
     assert main(argv) == 0
     assert result_bytes(tmp_path) == one_worker
 
@@ -131,10 +149,23 @@ def test_a_dask_cluster_gives_the_same_bytes(scenario_file, one_worker, dask_clu
 
 def start_run(scenario_file: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "sim", "run", str(scenario_file), "--out", str(out),
-         "--workers", "1", "--no-figures", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(scenario_file),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--no-figures",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def chunk_files(out: Path) -> list[Path]:
@@ -172,6 +203,6 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(scenario_file, one_worker,
     assert chunk_files(tmp_path) == kept
 
     resumed = start_run(scenario_file, tmp_path, "--resume")
-    out, err = resumed.communicate(timeout=300)
+    _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert result_bytes(tmp_path) == one_worker
