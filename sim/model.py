@@ -151,6 +151,7 @@ class ChangwonModel(mesa.Model):
         self.perceived = np.zeros((len(PARTNERS), len(SECTORS)))
         self.slots_left = 0.0
         self.credit_left = environment.credit_line_krw
+        self.diverting = False  # becomes true with the first US tariff
         self.diversion_mix = diversion_mix()
         self.us_exporter = self.firms.base_final[:, US] > 0
         self.market_weight = market_weights(
@@ -176,6 +177,9 @@ class ChangwonModel(mesa.Model):
             "employment": rules.monthly_speed(params.employment_adjust_months),
         }
         self.exit_after = round(params.exit_after_months)
+        # Anchors do not exit: the plants of large groups are restructured, not closed, within
+        # the horizon, and their finance is the group's.
+        self.may_exit = self.firms.alive & (self.firms.anchor < 0)
         n_months = len(environment.months)
         self.indicators = np.zeros((n_months, len(INDICATOR_NAMES)))
         self.ledger = np.zeros((n_months, len(LEDGER)))
@@ -256,6 +260,9 @@ class ChangwonModel(mesa.Model):
 
     def divert_lost_us_sales(self) -> None:
         f, env, k = self.firms, self.env, self.now.k
+        if not self.diverting and (env.tariff_factor[k, US] == 1.0).all():
+            return  # no US tariff and nothing re-routed yet
+        self.diverting = True
         lost = rules.lost_to_tariff(self.now.final[:, US], env.tariff_factor[k, US][f.sector])
         boost = env.diversion_boost if env.support_active[k] else 0.0
         speed = rules.monthly_speed(self.params.diversion_months / (1.0 + boost))
@@ -286,9 +293,8 @@ class ChangwonModel(mesa.Model):
     def adjust_capacity(self) -> None:
         now, f, p = self.now, self.firms, self.params
         desired = now.demand / (1.0 - f.defect_rate) / (f.productivity * p.operating_rate)
-        f.capacity = np.where(
-            f.alive, rules.adjust_toward(f.capacity, desired, self.speeds["capacity"]), f.capacity
-        )
+        # A firm that has left has no capacity and no demand, so it stays at zero.
+        f.capacity = rules.adjust_toward(f.capacity, desired, self.speeds["capacity"])
 
     def absorb_tariffs(self) -> None:
         now, f, env = self.now, self.firms, self.env
@@ -306,14 +312,15 @@ class ChangwonModel(mesa.Model):
         bought = rules.purchases(now.inputs, delivered)
         now.value_added = (now.sales - bought) * now.price
         wages = f.employment * f.wage * now.price
-        fixed = np.where(f.alive, f.fixed_cost, 0.0) * now.price
+        fixed = f.fixed_cost * now.price  # zero for a firm that has left
         now.profit = now.value_added - wages - fixed - now.tariff_cost
         payout = p.payout_rate * np.maximum(now.profit, 0.0)
         f.cash = f.cash + now.profit - payout
         f.orders = p.in_complex_input_share * now.inputs
+        in_complex_sales = (now.network @ now.fill) * now.price
         self.book(
-            external_sales=(now.sales - now.network * now.fill).sum() * now.price,
-            in_complex_sales=(now.network * now.fill).sum() * now.price,
+            external_sales=now.sales.sum() * now.price - in_complex_sales,
+            in_complex_sales=in_complex_sales,
             in_complex_purchases=delivered.sum() * now.price,
             outside_purchases=(bought - delivered).sum() * now.price,
             wages=wages.sum(),
@@ -336,20 +343,18 @@ class ChangwonModel(mesa.Model):
     def exit_distressed_firms(self) -> None:
         f, p = self.firms, self.params
         line = p.exit_debt_months * self.now.price * f.base_sales
-        # Anchors do not exit: the plants of large groups are restructured, not closed, within
-        # the horizon, and their finance is the group's.
-        f.distress_months = rules.distress_count(f.distress_months, f.cash, line) * (
-            f.alive & (f.anchor < 0)
-        )
+        f.distress_months = rules.distress_count(f.distress_months, f.cash, line) * self.may_exit
         leaving = f.distress_months >= self.exit_after
         self.now.exits = np.count_nonzero(leaving)
         if not self.now.exits:
             return
         self.book(exit_cash=f.cash[leaving].sum())
         f.alive[leaving] = False
+        self.may_exit[leaving] = False
         f.cash[leaving] = 0.0
         f.employment[leaving] = 0.0
         f.capacity[leaving] = 0.0
+        f.fixed_cost[leaving] = 0.0
         f.orders[leaving] = 0.0
         f.diverted[leaving] = 0.0
         redirect_to_markets(self.network, leaving, f.sector)
@@ -528,6 +533,7 @@ class ChangwonModel(mesa.Model):
         self.us_exporter = np.concatenate([self.us_exporter, np.zeros(extra, dtype=bool)])
         self.market_weight = np.concatenate([self.market_weight, np.zeros(extra)])
         self.propensity = np.concatenate([self.propensity, np.zeros(extra)])
+        self.may_exit = np.concatenate([self.may_exit, np.zeros(extra, dtype=bool)])
         self.cost_advantage = np.concatenate([self.cost_advantage, np.ones(extra)])
         self.shares_t = self.network.shares.T
 
@@ -567,6 +573,7 @@ class ChangwonModel(mesa.Model):
         f.adoption[new] = NOT_ADOPTED
         f.gain_productivity[new], f.gain_defects[new], f.gain_cost[new] = gains
         f.export_intensity[new] = t.export_intensity[sector]
+        self.may_exit[new] = True
         self.propensity[new] = self.propensity_of(
             employment, t.export_intensity[sector], self.propensity_scale
         )
