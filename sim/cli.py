@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     params = sub.add_parser("params", help="list every model parameter with its range and source")
     params.add_argument("--format", choices=("table", "csv", "json"), default="table")
     params.set_defaults(command=command_params)
+
+    from sim.brief_cli import add_brief_command
+
+    add_brief_command(sub)
     return parser
 
 
