@@ -1,0 +1,383 @@
+"""Sensitivity analysis: analytic benchmarks through the same pipeline as the model (design ->
+evaluate -> analyse), the noise floor, common random numbers, chunked and resumable evaluation,
+and the `sensitivity` command on a small real scenario."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import sensitivity as sa
+from sim import sensitivity_plots as plots
+from sim.cli import main
+from sim.scenario import Uniform, load_scenario
+
+# --- analytic test functions, called through the same evaluation path as the model -------------
+
+PI = math.pi
+UNIFORM_PI = Uniform(dist="uniform", low=-PI, high=PI)
+ISHIGAMI_FACTORS = [sa.Factor(name, UNIFORM_PI) for name in ("x1", "x2", "x3")] + [
+    sa.Factor(sa.DUMMY)
+]
+OUT = [sa.Output("production_krw", 2025)]  # the label is arbitrary for analytic models
+S1_TRUE = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
+ST_TRUE = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
+S13_TRUE = 0.2437
+
+
+def ishigami(scenario, seed, replicate, values, outputs) -> np.ndarray:
+    """Ishigami (a = 7, b = 0.1); ignores the scenario, the seed and the replicate."""
+    x1, x2, x3 = values["x1"], values["x2"], values["x3"]
+    return np.array([math.sin(x1) + 7 * math.sin(x2) ** 2 + 0.1 * x3**4 * math.sin(x1)])
+
+
+def noisy_ishigami(scenario, seed, replicate, values, outputs) -> np.ndarray:
+    """Ishigami plus noise drawn from the replicate's seed, as the model's own randomness."""
+    noise = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replicate,))).normal()
+    return ishigami(scenario, seed, replicate, values, outputs) + 1.5 * noise
+
+
+def analytic(method: str, samples: int, model=ishigami, **options) -> sa.SensitivityResult:
+    options.setdefault("replicates_per_point", 1)
+    return sa.run_sensitivity(
+        None,
+        method=method,
+        samples=samples,
+        outputs=OUT,
+        seed=options.pop("seed", 20240101),
+        factors=ISHIGAMI_FACTORS,
+        model=model,
+        **options,
+    )
+
+
+def index(result: sa.SensitivityResult, measure: str) -> dict[str, tuple[float, float]]:
+    rows = result.indices[result.indices["measure"] == measure]
+    return {r.factor: (r.value, r.conf) for r in rows.itertuples()}
+
+
+@pytest.fixture(scope="module")
+def sobol_ishigami() -> sa.SensitivityResult:
+    return analytic("sobol", 1024, second_order=True)
+
+
+def test_sobol_recovers_the_ishigami_indices(sobol_ishigami):
+    s1, st = index(sobol_ishigami, "S1"), index(sobol_ishigami, "ST")
+    for name in ("x1", "x2", "x3"):
+        assert s1[name][0] == pytest.approx(S1_TRUE[name], abs=0.06), name
+        assert st[name][0] == pytest.approx(ST_TRUE[name], abs=0.06), name
+        assert 0 < st[name][1] < 0.15  # a bootstrap interval was computed
+    # The deterministic function ignores the dummy: its indices are zero, the floor is zero.
+    assert abs(s1[sa.DUMMY][0]) < 1e-12 and abs(st[sa.DUMMY][0]) < 1e-12
+    flags = sobol_ishigami.indices.set_index(["measure", "factor"])["above_noise_floor"]
+    assert flags["ST", "x3"] == "yes" and flags["S1", "x3"] == "no"
+
+
+def test_second_order_finds_the_x1_x3_interaction(sobol_ishigami):
+    s2 = sobol_ishigami.indices[sobol_ishigami.indices["measure"] == "S2"]
+    pairs = {(r.factor, r.factor_2): r.value for r in s2.itertuples()}
+    assert pairs["x1", "x3"] == pytest.approx(S13_TRUE, abs=0.1)
+    assert abs(pairs["x1", "x2"]) < 0.1 and abs(pairs["x2", "x3"]) < 0.1
+
+
+def test_convergence_table_covers_quarter_half_and_full_samples(sobol_ishigami):
+    conv = sobol_ishigami.convergence
+    assert sorted(conv["samples"].unique()) == [256, 512, 1024]
+    full = conv[(conv["samples"] == 1024) & (conv["measure"] == "ST")].set_index("factor")
+    st = index(sobol_ishigami, "ST")
+    assert full.loc["x1", "value"] == pytest.approx(st["x1"][0])
+
+
+def test_morris_ranks_x1_and_x2_above_x3():
+    result = analytic("morris", 400)
+    mu = {k: v[0] for k, v in index(result, "mu_star_scaled").items()}
+    assert min(mu["x1"], mu["x2"]) > mu["x3"] > 0.5
+    assert mu[sa.DUMMY] == 0.0
+    assert {"mu", "sigma", "mu_star"} <= set(result.indices["measure"])
+
+
+def test_delta_runs_on_its_own_design_and_reuses_a_sobol_design(sobol_ishigami):
+    result = analytic("delta", 256)
+    delta = index(result, "delta")
+    floor = delta[sa.DUMMY][0] + delta[sa.DUMMY][1]
+    assert delta["x1"][0] > floor and delta["x2"][0] > floor
+    assert delta[sa.DUMMY][0] < 0.2  # the estimator's bias: the floor, near zero
+    # Sample-free: the same analysis on the A and B rows of the Sobol' design.
+    y = sobol_ishigami.evaluation.means[:, 0]
+    reused = sa.analyse_output(sobol_ishigami.design, y, "delta", samples=128)
+    assert reused["delta"][0][1] > reused["delta"][0][3]  # x2 above the dummy
+
+
+def test_the_dummy_measures_the_noise_of_a_stochastic_model():
+    result = analytic("sobol", 512, model=noisy_ishigami, replicates_per_point=2)
+    st = index(result, "ST")
+    noise_share = float(result.noise["noise_share"].iloc[0])
+    # The noise variance 1.5**2 / 2 of a point's mean against the output's variance.
+    expected = 1.5**2 / 2 / (1.5**2 / 2 + 13.84)
+    assert noise_share == pytest.approx(expected, abs=0.03)
+    assert st[sa.DUMMY][0] == pytest.approx(noise_share, abs=0.05)
+    assert st[sa.DUMMY][0] > 0.03
+    # Real drivers clear the floor; the total index of x3 is also above it.
+    flags = result.indices.set_index(["measure", "factor"])["above_noise_floor"]
+    assert flags["ST", "x1"] == "yes" and flags["ST", "x2"] == "yes"
+    assert result.noise_floor(OUT[0]) == pytest.approx(sum(st[sa.DUMMY]))
+
+
+# --- designs, common random numbers, point inputs ----------------------------------------------
+
+
+def test_design_values_follow_the_distributions():
+    design = sa.make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 64, seed=0)
+    assert design.points == 64 * (4 + 2)
+    values = sa.design_values(design, ISHIGAMI_FACTORS)
+    x1 = np.array([v["x1"] for v in values])
+    assert -PI <= x1.min() < -3 and 3 < x1.max() <= PI
+    assert all(0.0 <= v[sa.DUMMY] <= 1.0 for v in values)
+    again = sa.make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 64, seed=0)
+    np.testing.assert_array_equal(design.unit, again.unit)
+
+
+def test_points_an_estimator_compares_share_their_seeds():
+    design = sa.make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 8, seed=1)
+    values = sa.design_values(design, ISHIGAMI_FACTORS)
+    step = design.rows_per_sample
+    for j in range(8):
+        a = sa.point_replicates(values[j * step], 4)
+        for i in range(1, 4):  # A and AB_i for every real factor: common random numbers
+            assert sa.point_replicates(values[j * step + i], 4) == a
+        # AB_dummy changes only the dummy: other seeds, which is what the dummy measures.
+        assert sa.point_replicates(values[j * step + 4], 4) != a
+    assert sa.point_replicates({"x1": 0.3}, 3) == range(0, 3)
+
+
+def test_samples_must_suit_the_method():
+    with pytest.raises(sa.SensitivityError, match="power of 2"):
+        sa.check_samples("sobol", 100)
+    with pytest.raises(sa.SensitivityError, match="second-order"):
+        sa.make_design("morris", ["a", "b"], 4, 0, second_order=True)
+
+
+def test_outputs_default_to_the_last_full_year_and_stay_in_the_period(small_scenario):
+    scenario = load_scenario(small_scenario)
+    assert sa.resolve_outputs(scenario, None) == [
+        sa.Output(name, 2025) for name in sa.DEFAULT_OUTPUT_INDICATORS
+    ]
+    assert sa.resolve_outputs(scenario, ["exports_usd"]) == [sa.Output("exports_usd", 2025)]
+    with pytest.raises(sa.SensitivityError, match="outside the scenario's period"):
+        sa.resolve_outputs(scenario, ["exports_usd:2031"])
+    with pytest.raises(sa.SensitivityError, match="did you mean 'exports_usd'"):
+        sa.resolve_outputs(scenario, ["export_usd:2025"])
+
+
+def test_point_inputs_set_factors_and_keep_the_rest_of_the_replicate(small_scenario):
+    from sim.runner import replicate_inputs
+
+    scenario = load_scenario(small_scenario)
+    values = {"tariffs.reciprocal.rate": 0.123, "elasticity_long_run": 2.2, sa.DUMMY: 0.5}
+    scenario_p, params = sa.point_inputs(scenario, 7, 3, values)
+    assert scenario_p.tariffs[0].rate == 0.123
+    assert params.elasticity_long_run == 2.2
+    # Every other parameter is the replicate's draw, exactly as `run` would use it.
+    _, run_params = replicate_inputs(scenario, 7, 3)
+    other = [k for k in run_params.as_dict() if k != "elasticity_long_run"]
+    assert all(getattr(params, k) == getattr(run_params, k) for k in other)
+
+
+# --- evaluation: chunks, workers, resume --------------------------------------------------------
+
+SMALL = """\
+name: small-sensitivity
+period: {start: 2025-01, end: 2025-12}
+runs: {replicates: 4, seed: 3}
+tariffs:
+  - {name: reciprocal, partner: US, sectors: all, rate: 0.25, start: 2025-02}
+uncertain:
+  tariffs.reciprocal.rate: {dist: uniform, low: 0.0, high: 0.5}
+  elasticity_long_run: {dist: triangular, low: 1.5, mode: 2.0, high: 2.5}
+"""
+
+
+@pytest.fixture
+def small_scenario(tmp_path) -> Path:
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL, encoding="utf-8")
+    return path
+
+
+def test_real_model_points_do_not_depend_on_workers(small_scenario):
+    scenario = load_scenario(small_scenario)
+    factors = sa.scenario_factors(scenario)
+    design = sa.make_design("morris", [f.name for f in factors], 2, seed=0)
+    values = sa.design_values(design, factors)
+    outputs = [sa.Output("exports_usd", 2025), "employment:2025"]
+    model = functools.partial(sa.simulate_point, firms=120)
+    one = sa.evaluate_points(scenario, values, 2, 5, 1, outputs, model=model)
+    # Three chunks over two worker processes: the same numbers.
+    two = sa.evaluate_points(scenario, values, 2, 5, 2, outputs, model=model, points_per_chunk=3)
+    assert one.shape == (design.points, 2)
+    np.testing.assert_array_equal(one, two)
+    assert np.all(one > 0)
+
+
+class Interrupting:
+    """Counts calls; raises KeyboardInterrupt at call number `stop_at` (0: never)."""
+
+    def __init__(self, stop_at: int = 0) -> None:
+        self.calls, self.stop_at = 0, stop_at
+
+    def __call__(self, scenario, seed, replicate, values, outputs) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        return ishigami(scenario, seed, replicate, values, outputs)
+
+
+def test_resume_skips_finished_chunks(tmp_path):
+    design = sa.make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 16, seed=0)
+    values = sa.design_values(design, ISHIGAMI_FACTORS)
+    per_chunk = sa.chunk_points(4)  # points per chunk at 4 replicates a point
+    partial = tmp_path / ".partial" / "job"
+    first = Interrupting(stop_at=3 * per_chunk * 4 + 5)  # inside the fourth chunk
+    with pytest.raises(KeyboardInterrupt):
+        sa.evaluate_points(None, values, 4, 0, 1, OUT, model=first, partial_dir=partial)
+    assert len(list(partial.glob("chunk-*.npy"))) == 3
+    second = Interrupting()
+    resumed = sa.evaluate_replicates(
+        None, values, 4, 0, 1, OUT, model=second, partial_dir=partial, resume=True
+    )
+    assert resumed.chunks_resumed == 3
+    assert second.calls == (design.points - 3 * per_chunk) * 4
+    fresh = sa.evaluate_points(None, values, 4, 0, 1, OUT, model=ishigami)
+    np.testing.assert_array_equal(resumed.means, fresh)
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def run_cli(argv: list[str]) -> int:
+    """The command line, through `main(argv)`."""
+    return main(argv)
+
+
+def only_folder(root: Path) -> Path:
+    (folder,) = [p for p in root.iterdir() if not p.name.startswith(".")]
+    return folder
+
+
+def test_sensitivity_command_writes_indices_manifest_and_figures(small_scenario, tmp_path, capsys):
+    out = tmp_path / "results"
+    argv = ["sensitivity", str(small_scenario), "--samples", "4", "--replicates-per-point", "2"]
+    argv += ["--workers", "2", "--out", str(out), "--output", "exports_usd:2025", "employment"]
+    assert run_cli(argv) == 0
+    folder = only_folder(out / "small-sensitivity")
+    assert folder.name.startswith("sensitivity-")
+    assert str(folder) in capsys.readouterr().out
+    assert not (out / ".partial").exists()  # the finished job's chunks are cleaned up
+    raw = (folder / "indices.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    indices = pd.read_csv(folder / "indices.csv", encoding="utf-8-sig")
+    assert set(indices["output"]) == {"exports_usd:2025", "employment:2025"}
+    assert set(indices["factor"]) == {"tariffs.reciprocal.rate", "elasticity_long_run", "dummy"}
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["method"] == "sobol" and manifest["samples"] == 4
+    assert manifest["design_points"] == 4 * (3 + 2)
+    assert manifest["replicates_per_point"] == 2 and manifest["seed"] == 3
+    assert set(manifest["noise"]) == {"exports_usd:2025", "employment:2025"}
+    for name in ("indices.csv", "convergence.csv", "design.csv", "noise.csv", "scenario.yaml"):
+        assert name in manifest["files"], name
+    figures = {p.name for p in (folder / "figures").iterdir()}
+    assert {"indices_exports_usd_2025.png", "convergence_exports_usd_2025.png"} <= figures
+    assert "through_time_exports_usd.png" in figures
+
+
+def test_morris_command_without_figures(small_scenario, tmp_path):
+    out = tmp_path / "results"
+    argv = ["sensitivity", str(small_scenario), "--method", "morris", "--samples", "2"]
+    argv += ["--replicates-per-point", "1", "--workers", "1", "--out", str(out), "--no-figures"]
+    argv += ["--output", "production_krw", "--through-time", "none"]
+    assert run_cli(argv) == 0
+    folder = only_folder(out / "small-sensitivity")
+    assert not (folder / "figures").exists()
+    indices = pd.read_csv(folder / "indices.csv", encoding="utf-8-sig")
+    assert {"mu_star", "mu_star_scaled", "sigma"} <= set(indices["measure"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--output", "exports_usd:2031"], "outside the scenario's period"),
+        (["--samples", "6"], "power of 2"),
+        (["--method", "delta", "--samples", "10"], "at least 32"),
+        (["--method", "delta", "--second-order"], "--second-order needs --method sobol"),
+        (["--output", "exportz"], "unknown indicator"),
+        (["--replicates-per-point", "0"], "at least 1"),
+    ],
+)
+def test_bad_requests_exit_2_and_write_nothing(small_scenario, tmp_path, capsys, extra, message):
+    out = tmp_path / "results"
+    assert run_cli(["sensitivity", str(small_scenario), "--out", str(out), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_scenario_without_uncertain_inputs_is_refused(tmp_path, capsys):
+    path = tmp_path / "plain.yaml"
+    path.write_text("name: plain\nperiod: {start: 2025-01, end: 2025-12}\n", encoding="utf-8")
+    assert run_cli(["sensitivity", str(path), "--out", str(tmp_path / "r")]) == 2
+    assert "no `uncertain` inputs" in capsys.readouterr().err
+
+
+def test_interrupted_command_resumes_from_its_chunks(small_scenario, tmp_path, monkeypatch, capsys):
+    calls = {"n": 0, "stop": 0}
+    real = sa.simulate_point
+
+    def counting(scenario, seed, replicate, values, outputs, **options):
+        calls["n"] += 1
+        if calls["n"] == calls["stop"]:
+            raise KeyboardInterrupt
+        return real(scenario, seed, replicate, values, outputs, firms=100, **options)
+
+    monkeypatch.setattr(sa, "simulate_point", counting)
+    out = tmp_path / "results"
+    argv = ["sensitivity", str(small_scenario), "--samples", "4", "--replicates-per-point", "8"]
+    argv += ["--workers", "1", "--out", str(out), "--no-figures", "--output", "exports_usd"]
+    per_chunk = sa.chunk_points(8) * 8  # simulations per chunk
+    calls["stop"] = 2 * per_chunk + 1  # interrupted in the third chunk
+    assert run_cli(argv) == 130
+    assert "--resume" in capsys.readouterr().err
+    calls.update(n=0, stop=0)
+    assert run_cli([*argv, "--resume"]) == 0
+    points = 4 * (3 + 2)
+    assert calls["n"] == points * 8 - 2 * per_chunk
+    manifest = json.loads(
+        (only_folder(out / "small-sensitivity") / "manifest.json").read_text(encoding="utf-8")
+    )
+    assert manifest["chunks_resumed"] == 2
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def test_plot_functions_draw_on_a_given_axes_and_return_it(sobol_ishigami):
+    from sim.plots import new_axes
+
+    indices, conv = sobol_ishigami.indices, sobol_ishigami.convergence
+    calls = [
+        lambda ax: plots.index_bars(indices, "production_krw", 2025, "sobol", ax=ax),
+        lambda ax: plots.second_order_heatmap(indices, "production_krw", 2025, ax=ax),
+        lambda ax: plots.through_time_chart(indices, "production_krw", "ST", ax=ax),
+        lambda ax: plots.convergence_chart(conv, "production_krw", 2025, "ST", 0.0, ax=ax),
+    ]
+    for draw in calls:
+        ax = new_axes()
+        assert draw(ax) is ax
+        assert draw(None) is not None
+    morris = analytic("morris", 20)
+    ax = plots.morris_scatter(morris.indices, "production_krw", 2025)
+    assert "Morris" in ax.get_title()
