@@ -148,7 +148,6 @@ class ChangwonModel(mesa.Model):
         self.slot_buffer = max(24, int(2 * params.entry_rate * self.firms.slots))
         self.deliveries = environment.deliveries.copy()
         self.partner_shock = np.zeros(len(PARTNERS))
-        self.perceived = np.zeros((len(PARTNERS), len(SECTORS)))
         self.slots_left = 0.0
         self.credit_left = environment.credit_line_krw
         self.diverting = False  # becomes true with the first US tariff
@@ -164,14 +163,7 @@ class ChangwonModel(mesa.Model):
         self.propensity = np.where(eligible, raw * self.propensity_scale, 0.0)
         self.cost_advantage = np.ones(self.firms.slots)  # unit_cost ** -cost_demand_elasticity
         self.shares_t = self.network.shares.T  # supplier-major view, shares the data
-        self.impact_elasticity = rules.impact_elasticity(
-            params.elasticity_one_year,
-            params.elasticity_long_run,
-            params.elasticity_years_to_long_run,
-        )
-        self.firm_shock_variance = params.firm_shock_sd**2 / (
-            1.0 - params.firm_shock_persistence**2
-        )
+        self.firm_shock_variance = stationary_sd(params) ** 2
         self.speeds = {
             "capacity": rules.monthly_speed(params.capacity_adjust_months),
             "employment": rules.monthly_speed(params.employment_adjust_months),
