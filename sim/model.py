@@ -162,6 +162,12 @@ class ChangwonModel(mesa.Model):
         self.propensity_scale = 1.0 / raw[eligible].mean()
         self.propensity = np.where(eligible, raw * self.propensity_scale, 0.0)
         self.cost_advantage = np.ones(self.firms.slots)  # unit_cost ** -cost_demand_elasticity
+        # Who has adopted (1.0) among living firms, and counts by sector, kept up to date as
+        # firms adopt, exit and enter: the adoption hazard reads them every month.
+        f = self.firms
+        self.adopted = (f.alive & ((f.adoption == ADOPTING) | (f.adoption == ADOPTED))) * 1.0
+        self.sector_adopters = sector_count(f.sector, self.adopted > 0)
+        self.sector_candidates = sector_count(f.sector, f.alive & eligible)
         self.shares_t = self.network.shares.T  # supplier-major view, shares the data
         self.firm_shock_variance = stationary_sd(params) ** 2
         self.speeds = {
@@ -341,6 +347,9 @@ class ChangwonModel(mesa.Model):
         if not self.now.exits:
             return
         self.book(exit_cash=f.cash[leaving].sum())
+        self.sector_adopters -= sector_count(f.sector, leaving & (self.adopted > 0))
+        self.sector_candidates -= sector_count(f.sector, leaving)  # anchors never leave
+        self.adopted[leaving] = 0.0
         f.alive[leaving] = False
         self.may_exit[leaving] = False
         f.cash[leaving] = 0.0
@@ -414,6 +423,8 @@ class ChangwonModel(mesa.Model):
         f.cash[near] -= paid
         f.adoption[adopters] = ADOPTING
         f.adoption_month[adopters] = now.month
+        self.adopted[adopters] = 1.0
+        self.sector_adopters += sector_count(f.sector[adopters])
         self.book(adoption_costs=paid.sum())
 
     def ramp_adoption_effects(self) -> None:
@@ -459,7 +470,7 @@ class ChangwonModel(mesa.Model):
         final_sales = production - (now.network @ now.fill) * now.price
         employment = f.employment.sum()
         active = np.count_nonzero(f.alive)
-        adopters = np.count_nonzero(f.alive & ((f.adoption == ADOPTING) | (f.adoption == ADOPTED)))
+        adopters = int(self.sector_adopters.sum())
         within = p.within_region_share
         row[COLUMN["production_krw"]] = production
         row[COLUMN["value_added_krw"]] = now.value_added.sum()
@@ -494,11 +505,8 @@ class ChangwonModel(mesa.Model):
         adoption share of each sector.
         """
         f, p = self.firms, self.params
-        adopted = f.alive & ((f.adoption == ADOPTING) | (f.adoption == ADOPTED))
-        candidates = f.alive & (f.adoption != INELIGIBLE)
-        count = np.bincount(f.sector[candidates], minlength=len(SECTORS))
-        sector_share = np.bincount(f.sector[adopted], minlength=len(SECTORS)) / np.maximum(count, 1)
-        suppliers = rows_dot(self.network, firms, adopted.astype(float)) + (
+        sector_share = self.sector_adopters / np.maximum(self.sector_candidates, 1)
+        suppliers = rows_dot(self.network, firms, self.adopted) + (
             self.network.market[firms] @ sector_share
         )
         w = p.network_peer_weight
@@ -526,6 +534,7 @@ class ChangwonModel(mesa.Model):
         self.market_weight = np.concatenate([self.market_weight, np.zeros(extra)])
         self.propensity = np.concatenate([self.propensity, np.zeros(extra)])
         self.may_exit = np.concatenate([self.may_exit, np.zeros(extra, dtype=bool)])
+        self.adopted = np.concatenate([self.adopted, np.zeros(extra)])
         self.cost_advantage = np.concatenate([self.cost_advantage, np.ones(extra)])
         self.shares_t = self.network.shares.T
 
@@ -566,6 +575,7 @@ class ChangwonModel(mesa.Model):
         f.gain_productivity[new], f.gain_defects[new], f.gain_cost[new] = gains
         f.export_intensity[new] = t.export_intensity[sector]
         self.may_exit[new] = True
+        self.sector_candidates += sector_count(sector)
         self.propensity[new] = self.propensity_of(
             employment, t.export_intensity[sector], self.propensity_scale
         )
@@ -582,6 +592,12 @@ class ChangwonModel(mesa.Model):
         for slot in range(have, self.firms_created):
             FirmAgent(self, slot)
         return self.agents
+
+
+def sector_count(sector: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Number of firms by sector (of those in `mask`, if given)."""
+    chosen = sector if mask is None else sector[mask]
+    return np.bincount(chosen, minlength=len(SECTORS))
 
 
 def diversion_mix() -> np.ndarray:
