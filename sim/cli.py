@@ -40,11 +40,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.command(args)
     except ScenarioError as error:
         for line in error.messages:
-            print(line, file=sys.stderr)
+            print(one_line(line), file=sys.stderr)
         return EXIT_INVALID
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(one_line(f"error: {error}"), file=sys.stderr)
         return EXIT_INVALID
+    except WriteError as error:
+        print(one_line(f"error: {error}"), file=sys.stderr)
+        return EXIT_FAILURE
     except Interrupted as interrupted:
         print(f"interrupted: {interrupted}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -52,8 +55,21 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: no result was written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # the last line of defence: one line, not a traceback
-        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        print(one_line(f"error: {type(error).__name__}: {error}"), file=sys.stderr)
         return EXIT_FAILURE
+
+
+class WriteError(Exception):
+    """The disk refused a write (full, read-only, quota); what was finished is kept."""
+
+
+#: Characters that `str.splitlines` breaks a line at: never printed raw inside one message.
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def one_line(text: str) -> str:
+    """A message on one line: a line break inside it (from a key or a file name) is escaped."""
+    return "".join(repr(char)[1:-1] if char in _LINE_BREAKS else char for char in text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,12 +136,38 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     again.add_argument(
         "--restart", action="store_true", help="discard an interrupted run's chunks, start over"
     )
+    parser.add_argument(
+        "--max-minutes",
+        type=positive_float,
+        default=60.0,
+        metavar="M",
+        help="refuse a run estimated to take longer than M minutes (default 60), unless --yes",
+    )
+    parser.add_argument(
+        "--max-memory-gb",
+        type=positive_float,
+        metavar="GB",
+        help="refuse a run estimated to need more memory (default: this machine's), unless --yes",
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help="run even if the estimate is above those limits"
+    )
 
 
 def positive_int(text: str) -> int:
     value = non_negative_int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 (got {text})")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number (got {text})") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0 (got {text})")
     return value
 
 
@@ -157,7 +199,7 @@ def command_check(args: argparse.Namespace) -> int:
             f"{scenario.runs.replicates} replicates, {len(scenario.uncertain)} uncertain inputs"
         )
     for line in problems:
-        print(line, file=sys.stderr)
+        print(one_line(line), file=sys.stderr)
     return EXIT_INVALID if problems else EXIT_OK
 
 
@@ -207,20 +249,22 @@ def command_run(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    check_out_folder(args.out)
+    check_out_folder(args.out, scenario.name)
+    guard(args, [scenario])
     run = run_scenario(scenario, args)
     from sim.results import write_run_results
 
-    folder = write_run_results(
-        args.out,
-        scenario.name,
-        run.yaml,
-        run.manifest["scenario_hash"],
-        run.manifest,
-        run.monthly,
-        scenario.outputs.quantiles,
-        make_figures=not args.no_figures,
-    )
+    with disk_errors(args.out / scenario.name, run.store):
+        folder = write_run_results(
+            args.out,
+            scenario.name,
+            run.yaml,
+            run.manifest["scenario_hash"],
+            run.manifest,
+            run.monthly,
+            scenario.outputs.quantiles,
+            make_figures=not args.no_figures,
+        )
     run.store.discard()  # the result is complete: its chunks are no longer needed
     print(folder)
     return EXIT_OK
@@ -236,10 +280,15 @@ def command_compare(args: argparse.Namespace) -> int:
     names = [base.name, *(a.name for a in alternatives)]
     if len(set(names)) != len(names):
         raise InputError(f"compared scenarios need distinct names (got {', '.join(names)})")
-    check_out_folder(args.out)
+    from sim.results import compare_folder_name
+
+    compare_name = compare_folder_name(base.name, [a.name for a in alternatives])
+    for name in (*names, compare_name):
+        check_out_folder(args.out, name)
     # Every scenario runs with the base's seed and replicates: common random numbers.
     replicates = args.replicates or base.runs.replicates
     seed = base.runs.seed if args.seed is None else args.seed
+    guard(args, [base, *alternatives], replicates)
     runs = {
         s.name: run_scenario(s, args, replicates=replicates, seed=seed)
         for s in (base, *alternatives)
@@ -263,16 +312,17 @@ def command_compare(args: argparse.Namespace) -> int:
         "replicates": replicates,
         "runs": {name: run.manifest for name, run in runs.items()},
     }
-    folder = write_compare_results(
-        args.out,
-        base.name,
-        [a.name for a in alternatives],
-        tables,
-        summaries,
-        manifest,
-        scenario_hash=combined,
-        make_figures=not args.no_figures,
-    )
+    with disk_errors(args.out / compare_name, None):
+        folder = write_compare_results(
+            args.out,
+            base.name,
+            [a.name for a in alternatives],
+            tables,
+            summaries,
+            manifest,
+            scenario_hash=combined,
+            make_figures=not args.no_figures,
+        )
     for run in runs.values():
         run.store.discard()
     print(folder)
@@ -282,15 +332,81 @@ def command_compare(args: argparse.Namespace) -> int:
 # --- shared by run and compare --------------------------------------------------------------------
 
 
-def check_out_folder(out: Path) -> None:
-    """The results root must be a folder (or not exist yet) and be writable."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: not a folder")
-    probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+def check_out_folder(out: Path, name: str = "") -> None:
+    """The results root and the scenario's folder in it must be folders (or not exist yet) that
+    can be written, as must the nearest existing folder above them (where they will be made)."""
     import os
 
-    if not os.access(probe, os.W_OK):
+    folder = out / name if name else out
+    probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not probe.is_dir():
+        raise InputError(f"--out {out}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f"--out {out}: cannot write to {probe}")
+
+
+def guard(args: argparse.Namespace, scenarios: list, replicates: int | None = None) -> None:
+    """Refuse a run estimated above --max-minutes or --max-memory-gb (or the free disk space)
+    unless --yes; see `sim.guards`."""
+    from sim.guards import (
+        LimitError,
+        check_limits,
+        estimate_run,
+        free_disk_bytes,
+        machine_memory_bytes,
+    )
+
+    if args.scheduler:
+        workers = None  # a cluster: its size and memory are not known here
+    else:
+        from sim.execution import default_workers
+
+        workers = args.workers or default_workers()
+    estimates = [
+        estimate_run(
+            replicates or args.replicates or s.runs.replicates, s.period.months, workers=workers
+        )
+        for s in scenarios
+    ]
+    total = sum(estimates[1:], estimates[0])
+    max_memory = args.max_memory_gb * 1e9 if args.max_memory_gb else machine_memory_bytes()
+    try:
+        check_limits(
+            total,
+            max_seconds=args.max_minutes * 60,
+            max_memory_bytes=max_memory,
+            confirmed=args.yes,
+            free_disk_bytes=free_disk_bytes(args.out),
+        )
+    except LimitError as error:
+        raise InputError(str(error)) from None
+
+
+class disk_errors:
+    """Turn an OSError while writing (disk full, read-only, quota) into a one-line WriteError
+    naming the folder and saying what was kept."""
+
+    def __init__(self, folder: Path, store: Any) -> None:
+        self.folder, self.store = folder, store
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        import errno
+        import os
+
+        disk = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+        if not isinstance(error, OSError) or error.errno not in disk:
+            return False  # e.g. a Dask scheduler that cannot be reached is not a disk problem
+        reason = error.strerror or os.strerror(error.errno or 0) or str(error)
+        kept = ""
+        if self.store is not None and self.store.finished():
+            kept = (
+                f"; the finished chunks are kept in {self.store.folder}: free space, then run "
+                "the same command with --resume"
+            )
+        raise WriteError(f"cannot write to {self.folder}: {reason}{kept}") from None
 
 
 @dataclass
@@ -361,7 +477,7 @@ def run_scenario(scenario, args, replicates: int | None = None, seed: int | None
         )
     started = time.time()
     try:
-        with progress_bar(replicates, scenario.name) as advance:
+        with disk_errors(store.folder, store), progress_bar(replicates, scenario.name) as advance:
             parts = run_replicates(
                 scenario, replicates, seed, args.fixed_parameters, executor, store, advance
             )

@@ -85,7 +85,8 @@ class LocalProcesses:
         try:
             futures = {pool.submit(function, *task): index for index, task in enumerate(tasks)}
             for future in as_completed(futures):
-                on_result(futures[future], future.result())
+                # Forget each future once its result is handed on: memory holds one chunk.
+                on_result(futures.pop(future), future.result())
         finally:
             # On an interrupt, drop the queued tasks; finished ones are already saved.
             pool.shutdown(wait=True, cancel_futures=True)
@@ -107,7 +108,9 @@ class DaskCluster:
                 for index, task in enumerate(tasks)
             }
             for future in as_completed(futures):
-                on_result(futures[future], future.result())
+                index = futures.pop(future)
+                on_result(index, future.result())
+                future.release()  # the cluster may drop the chunk: it is saved
 
 
 def make_executor(workers: int | None, scheduler: str | None) -> Executor:
@@ -137,11 +140,15 @@ class ChunkStore:
     def save(self, index: int, values: np.ndarray) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f".tmp-{index:06d}-{os.getpid()}.npy"
-        with open(tmp, "wb") as handle:
-            np.save(handle, values, allow_pickle=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path(index))
+        try:
+            with open(tmp, "wb") as handle:
+                np.save(handle, values, allow_pickle=False)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path(index))
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a disk that is full keeps no half-written chunk
+            raise
 
     def load(self, index: int) -> np.ndarray:
         return np.load(self.path(index), allow_pickle=False)

@@ -130,15 +130,34 @@ _NOTHING = _Nothing()
 
 
 @cache
-def _parameter_lows() -> dict[str, float]:
-    """Registry name -> lower end of its range, read from `calibration/parameters.yaml`.
+def _registry() -> dict[str, dict[str, Any]]:
+    """`calibration/parameters.yaml` as read by YAML.
 
     Read here rather than through `sim.parameters`, which imports numpy (slow for `check`).
     """
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     text = (CALIBRATION_DIR / "parameters.yaml").read_text(encoding="utf-8")
-    raw = yaml.load(text, Loader=loader)
-    return {str(name): float(entry["low"]) for name, entry in raw.items()}
+    return {str(name): entry for name, entry in yaml.load(text, Loader=loader).items()}
+
+
+@cache
+def _parameter_lows() -> dict[str, float]:
+    """Registry name -> lower end of its range."""
+    return {name: float(entry["low"]) for name, entry in _registry().items()}
+
+
+@cache
+def _parameter_limits() -> dict[str, tuple[float, float] | None]:
+    """Registry name -> `valid: [min, max]`, the values the model can compute with, if given.
+
+    The range [low, high] is the prior of the parameter; `valid` is wider: what a scenario may
+    set under `parameters` or draw under `uncertain` without the model failing.
+    """
+    limits: dict[str, tuple[float, float] | None] = {}
+    for name, entry in _registry().items():
+        valid = entry.get("valid")
+        limits[name] = None if valid is None else (float(valid[0]), float(valid[1]))
+    return limits
 
 
 def parameter_names() -> tuple[str, ...]:
@@ -670,7 +689,7 @@ def _demand_growth(value: Any) -> Any:
 class Macro(_Model):
     """The economic environment outside the complex."""
 
-    krw_per_usd: _number_or_path(gt=0) = Field(
+    krw_per_usd: _number_or_path(gt=0, le=100_000) = Field(
         DEFAULT_KRW_PER_USD,
         description=(
             "Won per US dollar: a number, or a path {YYYY-MM: value, ...} read linearly between "
@@ -998,11 +1017,19 @@ class Scenario(_Model):
     @classmethod
     def _known_parameters(cls, parameters: dict[str, float]) -> dict[str, float]:
         lows = _parameter_lows()
+        limits = _parameter_limits()
         problems = _Problems()
         for name, value in parameters.items():
             if name not in lows:
                 message = "unknown parameter (see `changwon-sim params`)" + _suggest(name, lows)
                 problems.add((name,), message)
+            elif limits[name] is not None and not limits[name][0] <= value <= limits[name][1]:
+                low, high = limits[name]
+                message = (
+                    f"must be between {_show(low)} and {_show(high)}, the values the model "
+                    "can compute with"
+                )
+                problems.add((name,), message, value)
             elif lows[name] >= 0 and value < 0:
                 problems.add((name,), "must be >= 0", value)
         problems.raise_if_any()
@@ -1245,6 +1272,11 @@ def _load_tree(label: str, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Whe
     if not isinstance(parent_ref, str) or not parent_ref.strip():
         raise ScenarioError(
             [f"{at}: must be a file name, relative to this file (got {_show(parent_ref)})"]
+        )
+    if os.path.splitext(parent_ref)[1].lower() not in (".yaml", ".yml"):
+        # Only scenario files: a message must never quote lines of some other file.
+        raise ScenarioError(
+            [f"{at}: must name a scenario file ending in .yaml or .yml (got {_show(parent_ref)})"]
         )
     parent_label = os.path.normpath(os.path.join(os.path.dirname(label), parent_ref))
     try:
