@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from local_cluster import local_cluster
 
 from sim.cli import main
 from sim.execution import CHUNK_REPLICATES
@@ -67,67 +68,9 @@ def test_two_workers_give_the_same_bytes(scenario_file, one_worker, tmp_path):
 
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("dask")
-    scheduler_file = folder / "scheduler.json"
-    common = ["--no-dashboard"]
-    scheduler = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "distributed.cli.dask_scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--scheduler-file",
-            str(scheduler_file),
-            *common,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    processes = [scheduler]
-    try:
-        deadline = time.time() + 60
-        while not scheduler_file.exists():
-            assert time.time() < deadline, "the Dask scheduler did not start"
-            time.sleep(0.2)
-        for _ in range(2):
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "distributed.cli.dask_worker",
-                        "--scheduler-file",
-                        str(scheduler_file),
-                        "--nthreads",
-                        "1",
-                        "--nworkers",
-                        "1",
-                        "--host",
-                        "127.0.0.1",
-                        *common,
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        from distributed import Client
-
-        with Client(scheduler_file=str(scheduler_file), timeout="60s") as client:
-            client.wait_for_workers(2, timeout=60)
-            address = client.scheduler.address
+    with local_cluster(tmp_path_factory.mktemp("dask"), workers=2) as (address, _):
         assert address.startswith("tcp://127.0.0.1:")
         yield address
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def test_a_dask_cluster_gives_the_same_bytes(scenario_file, one_worker, dask_cluster, tmp_path):

@@ -20,6 +20,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from local_cluster import local_cluster
 
 import sim.execution
 import sim.results
@@ -316,56 +317,9 @@ tariffs:
 
 @pytest.fixture
 def dask_cluster(tmp_path):
-    """A scheduler and three single-threaded workers without nannies (so a killed worker stays
-    dead), each its own process on 127.0.0.1."""
-    scheduler_file = tmp_path / "scheduler.json"
-    python = [sys.executable, "-m"]
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    scheduler = subprocess.Popen(
-        [*python, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-         "--scheduler-file", str(scheduler_file), "--no-dashboard"],
-        **quiet,
-    )  # fmt: skip
-    workers: list[subprocess.Popen] = []
-    try:
-        deadline = time.time() + 60
-        while not scheduler_file.exists():
-            assert time.time() < deadline, "the Dask scheduler did not start"
-            time.sleep(0.1)
-        for _ in range(3):
-            workers.append(
-                subprocess.Popen(
-                    [
-                        *python,
-                        "distributed.cli.dask_worker",
-                        "--scheduler-file",
-                        str(scheduler_file),
-                        "--nthreads",
-                        "1",
-                        "--no-nanny",
-                        "--host",
-                        "127.0.0.1",
-                        "--no-dashboard",
-                    ],
-                    **quiet,
-                )
-            )
-        from distributed import Client
-
-        with Client(scheduler_file=str(scheduler_file), timeout="60s") as client:
-            client.wait_for_workers(3, timeout=60)
-            address = client.scheduler.address
+    """A scheduler and three workers without nannies (so a killed worker stays dead)."""
+    with local_cluster(tmp_path, workers=3, nanny=False) as (address, workers):
         yield address, workers
-    finally:
-        for process in [*workers, scheduler]:
-            if process.poll() is None:
-                process.terminate()
-        for process in [*workers, scheduler]:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def test_a_worker_killed_mid_run_costs_time_not_results(dask_cluster, tmp_path):
