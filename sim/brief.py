@@ -1155,6 +1155,28 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
 
 
+def _fit_quality(calibration: str, lang: str) -> str:
+    """When and how well the fit the run used matched its targets, from `calibration/fit.json`
+    (empty if that file belongs to another fit)."""
+    from sim.paths import CALIBRATION_DIR
+
+    try:
+        fit = json.loads((CALIBRATION_DIR / "fit.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if fit.get("fit_id") != calibration:
+        return ""
+    targets = fit.get("targets", [])
+    return text(
+        lang,
+        "calibration_quality",
+        date=str(fit.get("created_utc", ""))[:10],
+        inside90=sum(1 for t in targets if t.get("in90")),
+        inside50=sum(1 for t in targets if t.get("in50")),
+        total=len(targets),
+    )
+
+
 def _calibration(run: RunFolder, lang: str) -> list[Block]:
     from sim.history import history_sources
     from sim.parameters import load_registry, registry_id
@@ -1163,7 +1185,7 @@ def _calibration(run: RunFolder, lang: str) -> list[Block]:
     if calibration.startswith("prior-"):
         first = text(lang, "calibration_prior", id=calibration)
     else:
-        first = text(lang, "calibration_fitted", id=calibration)
+        first = text(lang, "calibration_fitted", id=calibration) + _fit_quality(calibration, lang)
     if run.manifest.get("parameters") == "central values":
         first += text(lang, "calibration_fixed")
     blocks: list[Block] = [Heading(text(lang, "calibration")), Paragraph(first)]
@@ -1176,7 +1198,7 @@ def _calibration(run: RunFolder, lang: str) -> list[Block]:
         }
         items.append(text(lang, "registry_counts", total=len(registry), **kinds))
         now = registry_id()
-        if now != calibration and calibration.startswith("prior-"):
+        if now != calibration:
             items.append(text(lang, "registry_changed", now=now))
     except (OSError, ValueError) as error:  # the brief is still useful without the registry
         items.append(md(f"calibration/parameters.yaml: {error}"))

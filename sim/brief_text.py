@@ -709,8 +709,13 @@ TEXT: dict[str, dict[str, str]] = {
             "없으므로, 범위는 현재 지식의 폭을 보여 줄 뿐 검증된 예측 구간은 아닙니다."
         ),
         "calibration_fitted": (
-            "매개변수 보정: 보정 결과 `{id}`의 사후분포에서 시뮬레이션마다 매개변수를 뽑았습니다 "
-            "(적합 보고서는 `calibration/` 폴더)."
+            "매개변수 보정: 2020~2024년 실적에 맞춘 매개변수는 보정 결과 `{id}`의 사후분포에서, "
+            "나머지는 `calibration/parameters.yaml`의 사전 범위에서 시뮬레이션마다 뽑았습니다 "
+            "(적합 보고서는 `calibration/fit_report/`)."
+        ),
+        "calibration_quality": (
+            " 이 보정({date})에서 실적 {total}개 목표 중 {inside90}개가 사후예측 90% 구간 안에, "
+            "{inside50}개가 50% 구간 안에 들었습니다."
         ),
         "calibration_fixed": (
             " 이 실행은 모든 매개변수를 중앙값으로 고정했으므로(`--fixed-parameters`), 범위에 "
@@ -897,8 +902,13 @@ TEXT: dict[str, dict[str, str]] = {
             "not validated forecast intervals."
         ),
         "calibration_fitted": (
-            "Calibration: every run drew its parameters from the posterior of calibration "
-            "`{id}` (fit report in `calibration/`)."
+            "Calibration: every run drew the parameters fitted to the 2020–2024 figures from the "
+            "posterior of calibration `{id}`, and the others from their prior ranges in "
+            "`calibration/parameters.yaml` (fit report in `calibration/fit_report/`)."
+        ),
+        "calibration_quality": (
+            " In that fit ({date}), {inside90} of {total} reported targets fell inside the "
+            "posterior-predictive 90% interval and {inside50} inside the 50% interval."
         ),
         "calibration_fixed": (
             " This run fixed every parameter at its central value (`--fixed-parameters`), so the "

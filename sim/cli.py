@@ -105,9 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     params.set_defaults(command=command_params)
 
     from sim.brief_cli import add_brief_command
+    from sim.calibration_cli import add_calibrate_commands
     from sim.sensitivity_cli import add_sensitivity_command
 
     add_sensitivity_command(sub)
+    add_calibrate_commands(sub)
     add_brief_command(sub)
     return parser
 

@@ -44,18 +44,30 @@ class Environment:
     pipeline: object  # the scenario's pipeline (value distribution, primes, partner) or None
 
 
-def build_environment(scenario, params: Parameters, anchor_ids: tuple[str, ...]) -> Environment:
-    """Deterministic inputs of a replicate, from the scenario and parameters."""
+def build_environment(
+    scenario,
+    params: Parameters,
+    anchor_ids: tuple[str, ...],
+    base_year: int = BASE_YEAR,
+    base_krw_per_usd: float = BASE_KRW_PER_USD,
+) -> Environment:
+    """Deterministic inputs of a replicate, from the scenario and parameters.
+
+    `base_year` and `base_krw_per_usd` describe the population's base year (2024 unless a
+    population of another year is simulated, as in the 2020-2024 hindcast of `sim.hindcast`):
+    prices and demand trends average one over that year, and export volumes respond to the won
+    relative to that year's rate.
+    """
     from sim.scenario import path_value
 
     start, end = scenario.period.start_month, scenario.period.end_month
     months = np.arange(start, end + 1)
     n = len(months)
 
-    # Prices and demand trends are cumulated monthly from a grid spanning 2024 and the period,
-    # then normalised so that 2024 averages one.
-    grid = np.arange(min(start, BASE_YEAR * 12), max(end, BASE_YEAR * 12 + 11) + 1)
-    base = (grid >= BASE_YEAR * 12) & (grid < BASE_YEAR * 12 + 12)
+    # Prices and demand trends are cumulated monthly from a grid spanning the base year and the
+    # period, then normalised so that the base year averages one.
+    grid = np.arange(min(start, base_year * 12), max(end, base_year * 12 + 11) + 1)
+    base = (grid >= base_year * 12) & (grid < base_year * 12 + 12)
     in_period = (grid >= start) & (grid <= end)
 
     def level(annual_growth) -> np.ndarray:
@@ -72,7 +84,7 @@ def build_environment(scenario, params: Parameters, anchor_ids: tuple[str, ...])
 
     fx = np.array([path_value(scenario.macro.krw_per_usd, m) for m in months], dtype=float)
     fx_factor = np.ones((n, len(PARTNERS)))
-    fx_factor[:, 1:] = ((fx / BASE_KRW_PER_USD) ** params.fx_export_elasticity)[:, None]
+    fx_factor[:, 1:] = ((fx / base_krw_per_usd) ** params.fx_export_elasticity)[:, None]
 
     rate = tariff_rates(scenario.tariffs, months)
     tariff_factor = tariff_factors(rate, params)

@@ -158,22 +158,98 @@ def load_registry(path: Path = CALIBRATION_DIR / "parameters.yaml") -> dict[str,
     return registry
 
 
-def registry_id() -> str:
-    """Identifies the parameter set runs draw from: until a posterior is fitted, the priors of
-    `parameters.yaml` with the population data, named by a hash of both files.
+POSTERIOR_FILE = "posterior_draws.csv"  # in CALIBRATION_DIR, written by `changwon-sim calibrate`
+FIT_FILE = "fit.json"
+
+
+def registry_id(directory: Path = CALIBRATION_DIR) -> str:
+    """Identifies the parameter set runs draw from, for results manifests.
+
+    With a fitted posterior (`posterior_draws.csv`, see `sim.calibration`) it is the fit id,
+    `fit-<hash>` of the posterior and the registry and population files (the fitted parameters
+    come from the posterior, the rest from their priors). Without one, `prior-<hash>` of the two
+    files.
     """
+    posterior = Path(directory) / POSTERIOR_FILE
+    return fit_id(posterior.read_bytes() if posterior.is_file() else None)
+
+
+def fit_id(posterior: bytes | None) -> str:
+    """`fit-<hash>` of the registry, the population data and the posterior file's bytes, or
+    `prior-<hash>` of the first two when there is no posterior."""
     digest = hashlib.sha256()
     for name in ("parameters.yaml", "population.yaml"):
         digest.update((CALIBRATION_DIR / name).read_bytes())
-    return f"prior-{digest.hexdigest()[:12]}"
+    if posterior is None:
+        return f"prior-{digest.hexdigest()[:12]}"
+    digest.update(posterior)
+    return f"fit-{digest.hexdigest()[:12]}"
 
 
-def central_parameters() -> Parameters:
-    """Every parameter at its central value."""
+@dataclass(frozen=True)
+class Posterior:
+    """Weighted posterior draws of the fitted model parameters, and their point estimate."""
+
+    names: tuple[str, ...]  # model parameters among the fitted ones (columns used by runs)
+    values: np.ndarray  # (draws, names)
+    cumulative_weight: np.ndarray  # (draws,), rising to one
+    estimate: dict[str, float]  # point estimate: `--fixed-parameters` uses it
+
+    def draw(self, u: float) -> dict[str, float]:
+        """The draw whose weight interval holds the uniform number u."""
+        row = min(
+            int(np.searchsorted(self.cumulative_weight, u, side="right")), len(self.values) - 1
+        )
+        return dict(zip(self.names, self.values[row].tolist(), strict=True))
+
+
+@cache
+def load_posterior(directory: Path = CALIBRATION_DIR) -> Posterior | None:
+    """The fitted posterior in `directory`, or None when none has been fitted.
+
+    `posterior_draws.csv` has columns draw, weight and one per fitted parameter; columns that are
+    not model parameters (the hindcast's demand growth) are not used by runs. The point estimate
+    comes from `fit.json`.
+    """
+    import json
+
+    path = Path(directory) / POSTERIOR_FILE
+    if not path.is_file():
+        return None
+    header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    if header[:2] != ["draw", "weight"] or table.shape[1] != len(header) or not len(table):
+        raise ValueError(f"{path}: expected columns draw, weight, <parameters> and some rows")
+    columns = [k for k, name in enumerate(header) if name in PARAMETER_NAMES]
+    weight = table[:, 1]
+    if (weight < 0).any() or not weight.sum() > 0:
+        raise ValueError(f"{path}: weights must be non-negative with a positive sum")
+    fit = Path(directory) / FIT_FILE
+    estimate = json.loads(fit.read_text(encoding="utf-8"))["estimate"] if fit.is_file() else {}
+    names = tuple(header[k] for k in columns)
+    return Posterior(
+        names=names,
+        values=table[:, columns],
+        cumulative_weight=np.cumsum(weight) / weight.sum(),
+        estimate={k: float(v) for k, v in estimate.items() if k in names},
+    )
+
+
+def central_prior_parameters() -> Parameters:
+    """Every parameter at the central value of its prior (the registry's `value`)."""
     return Parameters(**{name: spec.value for name, spec in load_registry().items()})
 
 
-def draw_parameters(rng: np.random.Generator) -> Parameters:
+def central_parameters() -> Parameters:
+    """Every parameter at its central value: the fitted point estimate for the calibrated
+    parameters when a posterior has been fitted, the registry's value for the rest.
+    """
+    params = central_prior_parameters()
+    posterior = load_posterior()
+    return params.replace(**posterior.estimate) if posterior is not None else params
+
+
+def draw_prior_parameters(rng: np.random.Generator) -> Parameters:
     """One draw of every parameter from its triangular prior on [low, high], mode at the value.
 
     Draws are made in registry-independent field order, so adding a parameter at the end of the
@@ -186,6 +262,24 @@ def draw_parameters(rng: np.random.Generator) -> Parameters:
     high = np.array([s.high for s in specs])
     values = triangular(rng.random(len(specs)), low, mode, high)
     return Parameters(**dict(zip(PARAMETER_NAMES, values.tolist(), strict=True)))
+
+
+def draw_parameters(
+    rng: np.random.Generator, posterior: Posterior | bool | None = True
+) -> Parameters:
+    """One replicate's parameters: every parameter from its prior, then, when a posterior has
+    been fitted, the fitted ones replaced by one posterior draw (chosen by weight).
+
+    The posterior draw uses one more uniform number after the prior draws, so the prior draws of
+    a seed are the same with or without a posterior. `posterior` is the fitted one by default
+    (True), an explicit `Posterior`, or None/False for priors only.
+    """
+    params = draw_prior_parameters(rng)
+    if posterior is True:
+        posterior = load_posterior()
+    if not posterior:
+        return params
+    return params.replace(**posterior.draw(float(rng.random())))
 
 
 def triangular(u: np.ndarray, low: np.ndarray, mode: np.ndarray, high: np.ndarray) -> np.ndarray:

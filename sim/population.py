@@ -7,6 +7,7 @@ firms' sizes and roles, and the totals are then matched by scaling.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -44,16 +45,31 @@ class Population:
     base_year_totals: dict[str, float]
 
 
+TOTAL_KEYS = ("production_krw", "exports_usd", "employment", "firms", "krw_per_usd")
+
+
 def synthesise(
-    params: Parameters, rng: np.random.Generator, firms: int | None = None
+    params: Parameters,
+    rng: np.random.Generator,
+    firms: int | None = None,
+    totals: Mapping[str, float] | None = None,
 ) -> Population:
     """Draw one 2024 population consistent with the parameters and the reported totals.
 
     `firms` draws a smaller (or larger) complex with the same structure, its totals scaled in
-    proportion: for tests and the firm-by-firm comparison.
+    proportion: for tests and the firm-by-firm comparison. `totals` replaces the 2024 totals of
+    `population.yaml` with those of another base year (all of `TOTAL_KEYS`, production in that
+    year's won, exports in USD at that year's `krw_per_usd`), as the 2020 population of the
+    hindcast (`sim.hindcast`); the structure (shares, anchors, network) stays that of the data.
     """
     spec = population_spec()
-    totals = {k: float(v["value"]) for k, v in spec["totals"].items() if "value" in v}
+    if totals is None:
+        totals = {k: float(v["value"]) for k, v in spec["totals"].items() if "value" in v}
+    else:
+        missing = [key for key in TOTAL_KEYS if key not in totals]
+        if missing:
+            raise ValueError(f"base-year totals lack {', '.join(missing)}")
+        totals = {key: float(totals[key]) for key in TOTAL_KEYS}
     if firms is not None:
         scale = firms / totals["firms"]
         for key in ("production_krw", "exports_usd", "employment", "firms"):
