@@ -116,3 +116,19 @@ def test_defence_contracts_of_2025():
     assert contracts["K2 Poland 2"].prime == "hyundai_rotem"
     assert all(contract.signed.startswith("2025-") for contract in defence.contracts)
     assert defence.pipeline.orders_per_year == 2.0
+
+
+@pytest.mark.parametrize("path", FILES, ids=[path.name for path in FILES])
+def test_scenario_file_runs(path):
+    """A replicate of the full population over the whole period, its uncertain inputs drawn."""
+    import numpy as np
+
+    from sim.indicators import COLUMN
+    from sim.runner import run_replicate
+
+    scenario = load_scenario(path)
+    result = run_replicate(scenario, scenario.runs.seed, 0)
+    months = scenario.period.end_month - scenario.period.start_month + 1
+    assert result.indicators.shape[0] == months
+    assert np.isfinite(result.indicators).all()
+    assert (result.indicators[:, COLUMN["production_krw"]] > 0).all()
