@@ -275,13 +275,27 @@ def command_run(args: argparse.Namespace) -> int:
 def command_compare(args: argparse.Namespace) -> int:
     import hashlib
 
-    from sim.scenario import load_scenario
+    from sim.scenario import ScenarioError, load_scenario
 
-    base = load_scenario(args.base)
-    alternatives = [load_scenario(path) for path in args.alternatives]
+    loaded, problems = [], []
+    for path in (args.base, *args.alternatives):
+        try:
+            loaded.append(load_scenario(path))
+        except ScenarioError as error:  # every file's problems, all at once
+            problems.extend(error.messages)
+    if problems:
+        raise ScenarioError(problems)
+    base, *alternatives = loaded
     names = [base.name, *(a.name for a in alternatives)]
     if len(set(names)) != len(names):
         raise InputError(f"compared scenarios need distinct names (got {', '.join(names)})")
+    for alternative in alternatives:
+        if alternative.period != base.period:
+            raise InputError(
+                f"{alternative.name} covers {alternative.period.start}..{alternative.period.end} "
+                f"but {base.name} covers {base.period.start}..{base.period.end}: compared "
+                "scenarios need the same period"
+            )
     from sim.results import compare_folder_name
 
     compare_name = compare_folder_name(base.name, [a.name for a in alternatives])

@@ -170,3 +170,17 @@ def test_module_entry_point_in_a_subprocess(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.startswith(f"{broken}:1:")
+
+
+def test_compare_lists_the_problems_of_every_file_and_checks_periods(tmp_path, capsys):
+    bad_base = write(tmp_path, "base.yaml", "name: base\nperiod: {start: 2025-13, end: 2026-06}\n")
+    bad_alt = write(tmp_path, "alt.yaml", "name: alt\nrate: 3\n")
+    out = tmp_path / "results"
+    assert main(["compare", str(bad_base), str(bad_alt), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad_base}:" in err and f"{bad_alt}:" in err
+    longer = write(tmp_path, "longer.yaml", SMALL.replace("2026-06", "2026-12"))
+    base = write(tmp_path, "ok.yaml", BASE)
+    assert main(["compare", str(base), str(longer), "--out", str(out)]) == 2
+    assert "same period" in capsys.readouterr().err
+    assert not out.exists()
