@@ -51,10 +51,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -64,6 +62,7 @@ import yaml
 from scipy.optimize import minimize
 from scipy.stats import qmc
 
+from sim.execution import make_executor
 from sim.hindcast import (
     EFFECTS,
     EffectDesign,
@@ -372,31 +371,24 @@ def simulate(task: Task):
 
 
 class Workers:
-    """A pool of worker processes kept for a whole calibration (an `Executor` of
-    `sim.execution`, which starts a pool per call: too slow for one Nelder-Mead step at a time).
-    One worker runs in this process."""
+    """The executor of `sim.execution` (local processes, or a Dask cluster with `scheduler`)
+    that simulates for a whole calibration, kept open between optimiser steps."""
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, scheduler: str | None = None) -> None:
         self.workers = max(1, int(workers))
-        self.pool = None
-        if self.workers > 1:
-            context = multiprocessing.get_context("forkserver")
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-        self.description = {"kind": "local processes", "workers": self.workers}
+        self.executor = make_executor(self.workers, scheduler)
+        self.description = self.executor.description
         self.simulations = 0
 
     def map(self, function: Callable, tasks: Sequence) -> list:
         """`function(task)` for every task, results in task order."""
         self.simulations += len(tasks)
-        if self.pool is None:
-            return [function(task) for task in tasks]
-        size = max(1, len(tasks) // (4 * self.workers))
-        return list(self.pool.map(function, tasks, chunksize=size))
+        results: list = [None] * len(tasks)
+        self.executor.run(function, [(task,) for task in tasks], results.__setitem__)
+        return results
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        self.executor.close()
 
     def __enter__(self) -> Workers:
         return self
@@ -992,8 +984,10 @@ def calibrate(
     targets: Targets | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     log: Callable[[str], None] | None = None,
+    scheduler: str | None = None,
 ) -> Fit:
-    """Run the three steps and the posterior-predictive hindcast; nothing is written here."""
+    """Run the three steps and the posterior-predictive hindcast; nothing is written here.
+    With `scheduler`, simulations run on that Dask cluster instead of `workers` processes."""
     from sim.hindcast import load_drivers
 
     messages: list[str] = []
@@ -1007,7 +1001,7 @@ def calibrate(
     targets = (targets or load_targets()).select(settings.groups, through)
     free = free_parameters(settings.parameters)
     seconds: dict[str, float] = {}
-    with Workers(workers) as pool:
+    with Workers(workers, scheduler) as pool:
         problem = Problem(free, targets, settings, pool, progress)
         started = time.perf_counter()
         points, objective = global_search(problem)

@@ -40,12 +40,16 @@ def add_calibrate_commands(subparsers) -> None:
         "--preset",
         choices=PRESET_CHOICES,
         default="full",
-        help="full: the committed fit (about 15-20 minutes on 2 cores); quick: a smoke test "
+        help="full: the committed fit (about 5 minutes on 2 quiet cores); quick: a smoke test "
         "on a reduced population in seconds, not a fit to use",
     )
     calibrate.add_argument("--seed", type=non_negative_int, help="override the preset's seed")
-    calibrate.add_argument(
-        "--workers", type=positive_int, help="worker processes (default: all cores)"
+    where = calibrate.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="simulate on an existing Dask cluster (tcp://host:8786)",
     )
     calibrate.add_argument(
         "--out",
@@ -68,8 +72,12 @@ def add_calibrate_commands(subparsers) -> None:
     )
     validate.add_argument("--preset", choices=PRESET_CHOICES, default="full")
     validate.add_argument("--seed", type=non_negative_int, help="override the preset's seed")
-    validate.add_argument(
-        "--workers", type=positive_int, help="worker processes (default: all cores)"
+    where = validate.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="simulate on an existing Dask cluster (tcp://host:8786)",
     )
     validate.add_argument(
         "--out",
@@ -112,7 +120,13 @@ def command_calibrate(args: argparse.Namespace) -> int:
     command = f"changwon-sim calibrate --preset {args.preset} --seed {settings.seed}"
     started = time.time()
     with Progress() as progress:
-        fit = calibrate(settings, workers, progress=progress.update, log=progress.log)
+        fit = calibrate(
+            settings,
+            workers,
+            progress=progress.update,
+            log=progress.log,
+            scheduler=args.scheduler,
+        )
     identifier = write_fit(fit, args.out, command, figures=not args.no_figures)
     print(f"{identifier}: {args.out} ({(time.time() - started) / 60:.1f} min)")
     return EXIT_OK
@@ -148,6 +162,7 @@ def command_validate(args: argparse.Namespace) -> int:
             figures=not args.no_figures,
             progress=progress.update,
             log=progress.log,
+            scheduler=args.scheduler,
         )
     print(folder)
     return EXIT_OK

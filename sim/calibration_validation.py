@@ -92,8 +92,10 @@ def validate(
     figures: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
     log: Callable[[str], None] | None = None,
+    scheduler: str | None = None,
 ) -> Path:
-    """Run both checks and write the report folder `out` (replaced whole); returns it."""
+    """Run both checks and write the report folder `out` (replaced whole); returns it.
+    With `scheduler`, simulations run on that Dask cluster instead of `workers` processes."""
     log = log or (lambda message: None)
     through = int(settings.end[:4]) if settings.end else None
     targets = load_targets().select(through_year=through)
@@ -101,7 +103,7 @@ def validate(
     names, values, weight = read_posterior_table(posterior_dir)
     free = free_parameters(names)
     options = Settings(seed=settings.seed, firms=settings.firms, end=settings.end)
-    with Workers(workers) as pool:
+    with Workers(workers, scheduler) as pool:
         problem = Problem(free, targets, options, pool, progress)
         _, moments, indicators = predictive(
             problem, names, values, weight, settings.replicates, settings.seed

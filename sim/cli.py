@@ -493,7 +493,11 @@ def run_scenario(scenario, args, replicates: int | None = None, seed: int | None
         )
     started = time.time()
     try:
-        with disk_errors(store.folder, store), progress_bar(replicates, scenario.name) as advance:
+        with (
+            executor,
+            disk_errors(store.folder, store),
+            progress_bar(replicates, scenario.name) as advance,
+        ):
             parts = run_replicates(
                 scenario, replicates, seed, args.fixed_parameters, executor, store, advance
             )

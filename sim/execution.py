@@ -61,8 +61,25 @@ class Executor(Protocol):
     ) -> None:
         """Call `function(*tasks[i])` for every i; `on_result(i, result)` as each one finishes."""
 
+    def close(self) -> None:
+        """Let go of worker processes or the cluster connection (also on leaving a `with`)."""
 
-class InProcess:
+
+class Closing:
+    """Executors keep their workers between calls, until closed: a calibration calls `run`
+    once per optimiser step, and starting processes each time would cost more than the step."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class InProcess(Closing):
     def __init__(self) -> None:
         self.description = {"kind": "in process", "workers": 1}
 
@@ -71,46 +88,61 @@ class InProcess:
             on_result(index, function(*task))
 
 
-class LocalProcesses:
+class LocalProcesses(Closing):
     """Worker processes on this machine."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.description = {"kind": "local processes", "workers": workers}
+        self.pool: ProcessPoolExecutor | None = None
 
     def run(self, function, tasks, on_result) -> None:
-        # forkserver: forking a process that already runs threads (BLAS, pyarrow) is unsafe.
-        context = multiprocessing.get_context("forkserver")
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        if self.pool is None:
+            # forkserver: forking a process that already runs threads (BLAS, pyarrow) is unsafe.
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        futures = {self.pool.submit(function, *task): index for index, task in enumerate(tasks)}
         try:
-            futures = {pool.submit(function, *task): index for index, task in enumerate(tasks)}
             for future in as_completed(futures):
                 # Forget each future once its result is handed on: memory holds one chunk.
                 on_result(futures.pop(future), future.result())
-        finally:
+        except BaseException:
             # On an interrupt, drop the queued tasks; finished ones are already saved.
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
-class DaskCluster:
+class DaskCluster(Closing):
     """An existing dask.distributed cluster; a task lost with a worker is run again elsewhere."""
 
     def __init__(self, address: str) -> None:
         self.address = address
         self.description = {"kind": "dask", "scheduler": address}
+        self.client = None
 
     def run(self, function, tasks, on_result) -> None:
         from distributed import Client, as_completed
 
-        with Client(self.address, timeout="30s") as client:
-            futures = {
-                client.submit(function, *task, pure=False, retries=2): index
-                for index, task in enumerate(tasks)
-            }
-            for future in as_completed(futures):
-                index = futures.pop(future)
-                on_result(index, future.result())
-                future.release()  # the cluster may drop the chunk: it is saved
+        if self.client is None:
+            self.client = Client(self.address, timeout="30s")
+        futures = {
+            self.client.submit(function, *task, pure=False, retries=2): index
+            for index, task in enumerate(tasks)
+        }
+        for future in as_completed(futures):
+            index = futures.pop(future)
+            on_result(index, future.result())
+            future.release()  # the cluster may drop the chunk: it is saved
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
 
 def make_executor(workers: int | None, scheduler: str | None) -> Executor:
@@ -221,7 +253,8 @@ def run_ensemble(
             on_chunk_done(len(parts[index]))
 
     tasks = [(scenario, seed, part, fixed_parameters) for part in parts]
-    make_executor(workers, None).run(run_chunk, tasks, keep)
+    with make_executor(workers, None) as executor:
+        executor.run(run_chunk, tasks, keep)
     cube = np.concatenate([results[i] for i in range(len(parts))])
     return monthly_table(cube, period_months(scenario))
 

@@ -523,8 +523,11 @@ def evaluate_replicates(
         if on_chunk_done:
             on_chunk_done(len(parts[k]) * replicates_per_point)
 
-    executor = make_executor(workers, None) if isinstance(workers, int) else workers
-    executor.run(_evaluate_chunk, tasks, keep)
+    if isinstance(workers, int):
+        with make_executor(workers, None) as executor:
+            executor.run(_evaluate_chunk, tasks, keep)
+    else:
+        workers.run(_evaluate_chunk, tasks, keep)
     cube = (
         np.concatenate([results[k] for k in range(len(parts))])
         if parts
@@ -839,7 +842,8 @@ def analyse_all(
     y = np.asarray(y, dtype=float).reshape(design.points, len(outputs))
     tasks = [(design, y[:, k].copy(), o, seed, method) for k, o in enumerate(outputs)]
     parts: dict[int, tuple] = {}
-    make_executor(workers, None).run(_analyse_one, tasks, parts.__setitem__)
+    with make_executor(workers, None) as executor:
+        executor.run(_analyse_one, tasks, parts.__setitem__)
     rows = [row for k in range(len(outputs)) for row in parts[k][0]]
     conv = [row for k in range(len(outputs)) for row in parts[k][1]]
     return pd.DataFrame(rows, columns=list(INDEX_COLUMNS)), pd.DataFrame(conv)

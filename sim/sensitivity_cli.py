@@ -172,7 +172,10 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     points = _points(method, samples, len(factors), args.second_order)
     started = time.time()
     try:
-        with progress_bar(points * args.replicates_per_point, f"{scenario.name} ({method})") as bar:
+        with (
+            executor,
+            progress_bar(points * args.replicates_per_point, f"{scenario.name} ({method})") as bar,
+        ):
             result = sa.run_sensitivity(
                 scenario,
                 method=method,

@@ -149,3 +149,13 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(scenario_file, one_worker,
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert result_bytes(tmp_path) == one_worker
+
+
+def test_a_calibration_on_the_dask_cluster_gives_the_same_fit(dask_cluster, tmp_path):
+    """`calibrate` simulates through the same executors: the posterior does not depend on them."""
+    here, there = tmp_path / "here", tmp_path / "there"
+    quick = ["calibrate", "--preset", "quick", "--no-figures", "--out"]
+    assert main([*quick, str(here), "--workers", "1"]) == 0
+    assert main([*quick, str(there), "--scheduler", dask_cluster]) == 0
+    draws = "posterior_draws.csv"
+    assert (here / draws).read_bytes() == (there / draws).read_bytes()
