@@ -109,10 +109,10 @@ def command_calibrate(args: argparse.Namespace) -> int:
 
     from sim.calibration import PRESETS, calibrate
     from sim.calibration_report import write_fit
-    from sim.cli import EXIT_OK
+    from sim.cli import EXIT_OK, check_out_folder
     from sim.execution import default_workers
 
-    check_folder(args.out)
+    check_out_folder(args.out)
     settings = PRESETS[args.preset]
     if args.seed is not None:
         settings = dataclasses.replace(settings, seed=args.seed)
@@ -136,7 +136,7 @@ def command_validate(args: argparse.Namespace) -> int:
     import dataclasses
 
     from sim.calibration_validation import PRESETS, validate
-    from sim.cli import EXIT_OK, InputError
+    from sim.cli import EXIT_OK, InputError, check_out_folder
     from sim.execution import default_workers
     from sim.parameters import POSTERIOR_FILE
 
@@ -144,7 +144,7 @@ def command_validate(args: argparse.Namespace) -> int:
         raise InputError(
             f"--posterior {args.posterior}: no {POSTERIOR_FILE}; run `changwon-sim calibrate` first"
         )
-    check_folder(args.out.parent)
+    check_out_folder(args.out.parent)
     settings = PRESETS[args.preset]
     changes = {
         "seed": args.seed,
@@ -166,19 +166,6 @@ def command_validate(args: argparse.Namespace) -> int:
         )
     print(folder)
     return EXIT_OK
-
-
-def check_folder(folder: Path) -> None:
-    """An output folder must be a folder (or not exist yet) and be writable."""
-    import os
-
-    from sim.cli import InputError
-
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"--out {folder}: not a folder")
-    probe = folder if folder.exists() else next((p for p in folder.parents if p.exists()), Path())
-    if not os.access(probe, os.W_OK):
-        raise InputError(f"--out {folder}: cannot write to {probe}")
 
 
 class Progress:

@@ -235,30 +235,6 @@ def monthly_chunks(
         yield monthly_table(store.load(index), months, first_replicate=part.start)
 
 
-def run_ensemble(
-    scenario,
-    replicates: int,
-    seed: int,
-    workers: int = 1,
-    fixed_parameters: bool = False,
-    on_chunk_done: Callable[[int], None] | None = None,
-) -> pd.DataFrame:
-    """Every replicate's monthly indicators as one table, in memory (for small runs and tests)."""
-    parts = chunks(replicates)
-    results: dict[int, np.ndarray] = {}
-
-    def keep(index: int, values: np.ndarray) -> None:
-        results[index] = values
-        if on_chunk_done:
-            on_chunk_done(len(parts[index]))
-
-    tasks = [(scenario, seed, part, fixed_parameters) for part in parts]
-    with make_executor(workers, None) as executor:
-        executor.run(run_chunk, tasks, keep)
-    cube = np.concatenate([results[i] for i in range(len(parts))])
-    return monthly_table(cube, period_months(scenario))
-
-
 def period_months(scenario) -> list[str]:
     return [
         format_month(m) for m in range(scenario.period.start_month, scenario.period.end_month + 1)

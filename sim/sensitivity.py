@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.execution import ChunkStore, Executor, make_executor
+from sim.execution import ChunkStore, Executor, chunks, make_executor
 from sim.indicators import COLUMN, INDICATOR_NAMES, INDICATORS, annual_from_monthly
 
 METHODS: tuple[str, ...] = ("sobol", "morris", "delta")
@@ -411,10 +411,6 @@ def simulate_point(
 # evaluating many points: chunks, worker processes, partial results
 
 
-def chunk_ranges(points: int, size: int) -> list[range]:
-    return [range(start, min(start + size, points)) for start in range(0, points, size)]
-
-
 def chunk_points(replicates_per_point: int) -> int:
     """Design points per chunk: about CHUNK_REPLICATES simulations."""
     return max(1, CHUNK_REPLICATES // replicates_per_point)
@@ -494,7 +490,7 @@ def evaluate_replicates(
     model = model or simulate_point
     outputs = tuple(as_output(o) for o in outputs)
     points = [dict(v) for v in values]
-    parts = chunk_ranges(len(points), points_per_chunk or chunk_points(replicates_per_point))
+    parts = chunks(len(points), points_per_chunk or chunk_points(replicates_per_point))
     results: dict[int, np.ndarray] = {}
     store = ChunkStore(Path(partial_dir)) if partial_dir is not None else None
     if store is not None and store.finished():
