@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from reference_model import run_reference  # noqa: E402
 
-from sim.indicators import COLUMN  # noqa: E402
-from sim.parameters import central_parameters  # noqa: E402
-from sim.runner import build_model  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.ensemble.replicate import build_model  # noqa: E402
+from sim.inputs.parameters import central_parameters  # noqa: E402
+from sim.inputs.scenario import load_scenario  # noqa: E402
+from sim.model.indicators import COLUMN  # noqa: E402
 
 
 def time_array_model(scenario, params, seed: int) -> tuple[float, float]:

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim import sensitivity as sa
-from sim.scenario import Scenario, load_scenario
+from sim.analysis.sensitivity import run as sa
+from sim.inputs.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 300.0

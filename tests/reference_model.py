@@ -1,11 +1,11 @@
 """The model's month written firm by firm: the readable reference the array model is tested against.
 
-`ReferenceModel` steps the same month as `sim.model.ChangwonModel`, in the same order, from the same
-inputs (a synthesised `Population`, an `Environment`, `Parameters`) and the same random draws
-(`sim.draws.draw_month` on an identically seeded generator). Every firm is a `ReferenceFirm` Mesa
-agent holding plain Python numbers; every rule is a short method using `math`; the model's actions
-loop over the firms one by one. Nothing here uses numpy over firms: arrays are only read once, at
-construction, and written once a month, into the indicator and ledger tables.
+`ReferenceModel` steps the same month as `sim.model.changwon_model.ChangwonModel`, in the same
+order, from the same inputs (a synthesised `Population`, an `Environment`, `Parameters`) and the
+same random draws (`sim.model.draws.draw_month` on an identically seeded generator). Every firm is a
+`ReferenceFirm` Mesa agent holding plain Python numbers; every rule is a short method using `math`;
+the model's actions loop over the firms one by one. Nothing here uses numpy over firms: arrays are
+only read once, at construction, and written once a month, into the indicator and ledger tables.
 
 The supplier network is held by the buyers: each firm keeps its named suppliers and their shares of
 its in-complex purchases in a dict (supplier slot -> share), and the shares it buys on each sector's
@@ -25,21 +25,21 @@ import math
 import mesa
 import numpy as np
 
-from sim.draws import MonthDraws, draw_month, month_generator, month_key
-from sim.environment import PIPELINE_DELIVERY_MONTHS, PIPELINE_LEAD_MONTHS, Environment
-from sim.firms import ADOPTED, ADOPTING, INELIGIBLE, NOT_ADOPTED
-from sim.indicators import COLUMN, INDICATOR_NAMES
-from sim.model import LEDGER, LEDGER_COLUMN
-from sim.names import PARTNERS, SECTORS, population_spec
-from sim.parameters import Parameters
-from sim.population import Population
+from sim.inputs.names import PARTNERS, SECTORS, population_spec
+from sim.inputs.parameters import Parameters
+from sim.model.changwon_model import LEDGER, LEDGER_COLUMN
+from sim.model.draws import MonthDraws, draw_month, month_generator, month_key
+from sim.model.environment import PIPELINE_DELIVERY_MONTHS, PIPELINE_LEAD_MONTHS, Environment
+from sim.model.firms import ADOPTED, ADOPTING, INELIGIBLE, NOT_ADOPTED
+from sim.model.indicators import COLUMN, INDICATOR_NAMES
+from sim.model.population import Population
 
 US = PARTNERS.index("US")
 N_PARTNERS = len(PARTNERS)
 N_SECTORS = len(SECTORS)
 EXPORTS = range(1, N_PARTNERS)  # partner columns that are exports
 
-# Scalar firm attributes copied from a row of `sim.firms.FirmState` (base_final is a list).
+# Scalar firm attributes copied from a row of `sim.model.firms.FirmState` (base_final is a list).
 FIRM_FIELDS = (
     "sector",
     "anchor",
@@ -72,7 +72,7 @@ FIRM_FIELDS = (
 class ReferenceFirm(mesa.Agent):
     """One firm, its state in plain Python numbers, its monthly rules as methods.
 
-    State (as in `sim.firms.FirmState`): sector, anchor, alive, base_final (list by partner),
+    State (as in `sim.model.firms.FirmState`): sector, anchor, alive, base_final (list by partner),
     base_sales, capacity, productivity, defect_rate, base_defect_rate, unit_cost, firm_shock,
     diverted, orders, employment, labour_productivity, wage, fixed_cost, cash, distress_months,
     adoption, adoption_month, gain_productivity, gain_defects, gain_cost, export_intensity; plus
@@ -302,7 +302,7 @@ def bass_rate(peers: float, sector_share: float, propensity: float, p: Parameter
 
 
 def gains_of(p: Parameters, employment: float, normals: list[float]) -> tuple[float, ...]:
-    """An entrant's productivity, defect and cost gains once adopted (as sim.population)."""
+    """An entrant's productivity, defect and cost gains once adopted (as sim.model.population)."""
     sigma = math.sqrt(math.log1p(p.ai_effect_spread**2))
     draw = [math.exp(sigma * z - 0.5 * sigma**2) for z in normals]
     small = 1.0 + p.ai_small_firm_premium if employment < 10 else 1.0
@@ -854,11 +854,11 @@ def build_reference(
     scenario, params: Parameters, seed: int, replicate: int, firms: int | None = None
 ) -> ReferenceModel:
     """The firm-by-firm model of one replicate, ready to step: the same population, environment
-    and month stream as `sim.runner.build_model` with the same arguments.
+    and month stream as `sim.ensemble.replicate.build_model` with the same arguments.
     """
-    from sim.environment import build_environment
-    from sim.population import synthesise
-    from sim.runner import STREAM_POPULATION, month_seeds, stream
+    from sim.ensemble.replicate import STREAM_POPULATION, month_seeds, stream
+    from sim.model.environment import build_environment
+    from sim.model.population import synthesise
 
     population = synthesise(params, stream(seed, replicate, STREAM_POPULATION), firms)
     environment = build_environment(scenario, params, population.anchor_ids)
@@ -869,7 +869,7 @@ def run_reference(
     scenario, params: Parameters, seed: int, replicate: int, firms: int | None = None
 ) -> np.ndarray:
     """Run one replicate firm by firm over the scenario's period; returns its monthly indicators
-    (months x `sim.indicators.INDICATOR_NAMES`). What the benchmark times.
+    (months x `sim.model.indicators.INDICATOR_NAMES`). What the benchmark times.
     """
     model = build_reference(scenario, params, seed, replicate, firms)
     for _ in range(len(model.months)):

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import brief, brief_text
-from sim.brief_text import (
+from sim.ensemble.results import annual_table, compare_tables
+from sim.report.brief import compose as brief
+from sim.report.brief import wording as brief_text
+from sim.report.brief.wording import (
     format_krw,
     format_persons,
     format_probability,
@@ -23,7 +25,6 @@ from sim.brief_text import (
     format_usd,
     nice_number,
 )
-from sim.results import annual_table, compare_tables
 
 TARIFF = """\
 name: brief-tariff
@@ -44,31 +45,12 @@ period: {start: 2025-01, end: 2026-12}
 runs: {replicates: 8, seed: 11}
 """
 
-# --- the command line, with `brief` wired in as the lead will do in sim/cli.py -------------------
-
 
 def cli_main(argv: list[str]) -> int:
-    """`sim.cli.main` with the brief subcommand, whether or not cli.py wires it in yet."""
-    import sim.cli as cli
-    from sim.brief_cli import add_brief_command
+    """`changwon-sim` through `main(argv)`."""
+    from sim.cli.main import main
 
-    parser = cli.build_parser()
-    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    if "brief" in sub.choices:
-        return cli.main(argv)
-    original = cli.build_parser
-
-    def with_brief():
-        parser = original()
-        sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-        add_brief_command(sub)
-        return parser
-
-    cli.build_parser = with_brief
-    try:
-        return cli.main(argv)
-    finally:
-        cli.build_parser = original
+    return main(argv)
 
 
 def only_run(root: Path) -> Path:
@@ -79,7 +61,7 @@ def only_run(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     """A tariff run, its paired baseline, and a baseline with another seed (not pairable)."""
-    from sim.cli import main
+    from sim.cli.main import main
 
     tmp = tmp_path_factory.mktemp("brief")
     (tmp / "tariff.yaml").write_text(TARIFF, encoding="utf-8")

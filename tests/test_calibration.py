@@ -7,7 +7,6 @@ its committed outputs are checked for consistency instead.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -15,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.calibration import (
+from sim.analysis.calibration.fit import (
     PRESETS,
     Settings,
     calibrate,
@@ -25,9 +24,7 @@ from sim.calibration import (
     prior_sample,
     weighted_quantile,
 )
-from sim.calibration_cli import add_calibrate_commands
-from sim.firms import ADOPTED, INELIGIBLE, NOT_ADOPTED
-from sim.hindcast import (
+from sim.analysis.hindcast import (
     EffectDesign,
     adoption_effects,
     annual_indicator,
@@ -38,9 +35,8 @@ from sim.hindcast import (
     monthly_price_growth,
     run_hindcast,
 )
-from sim.indicators import COLUMN
-from sim.names import PARTNERS
-from sim.parameters import (
+from sim.inputs.names import PARTNERS
+from sim.inputs.parameters import (
     POSTERIOR_FILE,
     central_prior_parameters,
     draw_parameters,
@@ -48,8 +44,10 @@ from sim.parameters import (
     load_posterior,
     registry_id,
 )
-from sim.paths import CALIBRATION_DIR
-from sim.population import synthesise
+from sim.inputs.paths import CALIBRATION_DIR
+from sim.model.firms import ADOPTED, INELIGIBLE, NOT_ADOPTED
+from sim.model.indicators import COLUMN
+from sim.model.population import synthesise
 
 # --- data files -----------------------------------------------------------------------------------
 
@@ -315,7 +313,7 @@ TRUTH = {"entry_rate": 0.04, "hindcast_export_growth": 0.08}
 @pytest.fixture(scope="module")
 def recovery_fit():
     """Data simulated from known parameters (other seeds than the fit's), then fitted."""
-    from sim.calibration import Task, simulate
+    from sim.analysis.calibration.fit import Task, simulate
 
     targets = load_targets().select(RECOVERY.groups, 2022)
     options = RECOVERY.options(measure_effects=False)
@@ -367,21 +365,10 @@ def test_a_fit_does_not_depend_on_the_number_of_workers(method):
 
 
 def cli(argv: list[str]) -> int:
-    """`changwon-sim` with the calibration commands (wired into sim.cli by the lead; added here
-    if not yet)."""
-    from sim import cli as sim_cli
+    """`changwon-sim` through `main(argv)`."""
+    from sim.cli.main import main
 
-    parser = sim_cli.build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "calibrate" in sub.choices:
-        return sim_cli.main(argv)
-    add_calibrate_commands(sub)
-    original = sim_cli.build_parser
-    sim_cli.build_parser = lambda: parser
-    try:
-        return sim_cli.main(argv)
-    finally:
-        sim_cli.build_parser = original
+    return main(argv)
 
 
 def test_calibrate_and_validate_write_their_folders(tmp_path, capsys):

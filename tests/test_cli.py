@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.cli import main
-from sim.indicators import INDICATOR_NAMES
+from sim.cli.main import main
+from sim.model.indicators import INDICATOR_NAMES
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from local_cluster import local_cluster
 
-from sim.cli import main
-from sim.execution import CHUNK_REPLICATES
+from sim.cli.main import main
+from sim.ensemble.execution import CHUNK_REPLICATES
 
 SCENARIO = """\
 name: exec

@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from local_cluster import local_cluster
 
-import sim.execution
-import sim.results
-from sim import rules
-from sim.execution import CHUNK_REPLICATES
-from sim.indicators import INDICATOR_NAMES
+import sim.ensemble.execution
+import sim.ensemble.results
+from sim.ensemble.execution import CHUNK_REPLICATES
+from sim.model import rules
+from sim.model.indicators import INDICATOR_NAMES
 
 SCENARIO = """\
 name: faults
@@ -41,7 +41,7 @@ RESULT_FILES = ("annual.csv", "monthly.parquet", "summary.json", "scenario.yaml"
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
-    from sim.cli import main
+    from sim.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
@@ -168,7 +168,7 @@ def test_a_disk_that_fills_up_while_saving_chunks_stops_cleanly_and_resumes(
     scenario, reference, tmp_path, monkeypatch
 ):
     disk = FullDisk(capacity=CHUNK_FILE_BYTES + 1000)  # room for the first chunk only
-    monkeypatch.setattr(sim.execution, "open", disk, raising=False)
+    monkeypatch.setattr(sim.ensemble.execution, "open", disk, raising=False)
     code, out, err = cli(*run_argv(scenario, tmp_path))
     assert disk.failures == 1
     assert code == 1 and out == ""
@@ -187,7 +187,9 @@ def test_a_disk_that_fills_up_while_saving_chunks_stops_cleanly_and_resumes(
 def test_a_full_disk_while_saving_chunks_names_the_folder_and_leaves_no_partial_chunk(
     scenario, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(sim.execution, "open", FullDisk(CHUNK_FILE_BYTES + 1000), raising=False)
+    monkeypatch.setattr(
+        sim.ensemble.execution, "open", FullDisk(CHUNK_FILE_BYTES + 1000), raising=False
+    )
     code, _, err = cli(*run_argv(scenario, tmp_path))
     line = one_error_line(err)
     assert code == 1
@@ -201,7 +203,7 @@ def test_a_disk_that_fills_up_while_writing_the_result_keeps_the_chunks(
     scenario, reference, tmp_path, monkeypatch
 ):
     disk = FullDisk(capacity=4096)  # scenario.yaml fits, monthly.parquet does not
-    monkeypatch.setattr(sim.results, "open", disk, raising=False)
+    monkeypatch.setattr(sim.ensemble.results, "open", disk, raising=False)
     code, _, err = cli(*run_argv(scenario, tmp_path))
     assert disk.failures >= 1  # pyarrow tries again when it closes the file
     assert code == 1
@@ -220,7 +222,7 @@ def test_a_disk_that_fills_up_while_writing_the_result_keeps_the_chunks(
 def test_a_full_disk_while_writing_the_result_names_the_folder_and_says_resume(
     scenario, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(sim.results, "open", FullDisk(4096), raising=False)
+    monkeypatch.setattr(sim.ensemble.results, "open", FullDisk(4096), raising=False)
     code, _, err = cli(*run_argv(scenario, tmp_path))
     line = one_error_line(err)
     assert code == 1

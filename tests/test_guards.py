@@ -1,4 +1,5 @@
-"""Guards before a large job (`sim.guards`): the estimate of time, memory and disk, the refusal
+"""Guards before a large job (`sim.ensemble.guards`): the estimate of time, memory and disk, the
+refusal
 above a limit unless confirmed, and the command-line flags that use them."""
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import guards
-from sim.guards import (
+from sim.ensemble import guards
+from sim.ensemble.guards import (
     CHUNK_REPLICATES,
     Estimate,
     LimitError,
@@ -40,7 +41,7 @@ runs: {replicates: 4, seed: 1}
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
-    from sim.cli import main
+    from sim.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
@@ -52,9 +53,9 @@ def cli(*argv: str) -> tuple[int, str, str]:
 
 
 def test_the_constants_match_the_model():
-    from sim.execution import CHUNK_REPLICATES as chunk
-    from sim.indicators import INDICATOR_NAMES
-    from sim.names import population_spec
+    from sim.ensemble.execution import CHUNK_REPLICATES as chunk
+    from sim.inputs.names import population_spec
+    from sim.model.indicators import INDICATOR_NAMES
 
     assert guards.INDICATORS == len(INDICATOR_NAMES)
     assert CHUNK_REPLICATES == chunk
@@ -238,8 +239,8 @@ def test_format_bytes(count, text):
 @pytest.mark.slow
 def test_the_time_estimate_is_within_a_factor_of_three_of_a_real_run(tmp_path):
     """Timing on a shared machine is noisy, hence the factor and the slow marker."""
-    from sim.execution import ChunkStore, InProcess, run_replicates
-    from sim.scenario import Scenario
+    from sim.ensemble.execution import ChunkStore, InProcess, run_replicates
+    from sim.inputs.scenario import Scenario
 
     scenario = Scenario(name="timed", period={"start": "2025-01", "end": "2026-12"})
     started = time.perf_counter()
@@ -256,7 +257,7 @@ def test_local_processes_do_not_keep_finished_chunks():
     """The guard's memory estimate assumes one chunk at a time in the main process; the pool's
     futures must not hold every chunk until the run ends (100,000 replicates x 72 months would
     hold 1.2 GB)."""
-    from sim.execution import LocalProcesses
+    from sim.ensemble.execution import LocalProcesses
 
     alive = []
     kept: list[weakref.ref] = []
@@ -279,12 +280,12 @@ def test_local_processes_do_not_keep_finished_chunks():
 def no_simulation(monkeypatch):
     """A refused run must not start simulating (and a guard that fails to refuse must not make
     the test run for an hour)."""
-    import sim.execution
+    import sim.ensemble.execution
 
     def refuse(*args, **kwargs):
         raise AssertionError("the simulation started")
 
-    monkeypatch.setattr(sim.execution, "run_replicates", refuse)
+    monkeypatch.setattr(sim.ensemble.execution, "run_replicates", refuse)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Property tests of the scenario loader through the command line (DESIGN §5, §6, §10).
 
-Every input goes through `sim.cli.main(["check", FILE])`, and every invalid one also through
+Every input goes through `sim.cli.main.main(["check", FILE])`, and every invalid one also through
 `main(["run", FILE, "--out", DIR])`. Whether an input is valid is decided by how it was made
 (a mutation known to break a rule, or one known to keep every rule), never by asking the loader.
 For a refused input the properties are: exit code 2; no traceback; nothing on stdout; every line
@@ -28,9 +28,9 @@ import yaml
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
-from sim.cli import main
-from sim.safe_yaml import MAX_ALIAS_NODES
-from sim.scenario import MAX_EXTENDS_DEPTH, load_scenario, resolved_yaml
+from sim.cli.main import main
+from sim.inputs.safe_yaml import MAX_ALIAS_NODES
+from sim.inputs.scenario import MAX_EXTENDS_DEPTH, load_scenario, resolved_yaml
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

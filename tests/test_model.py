@@ -2,8 +2,9 @@
 
 Identities are checked every month of a 72-month run of the full 2024 population under a scenario
 with a US tariff, an AI-factory programme, export support and defence exports, using the model's
-ledger (`sim.model.LEDGER`). A difference of two large flows is compared with the size of the flows
-involved: an identity holds "to 1e-9" when the residual is below 1e-9 of the gross flows.
+ledger (`sim.model.changwon_model.LEDGER`). A difference of two large flows is compared with the
+size of the flows involved: an identity holds "to 1e-9" when the residual is below 1e-9 of the gross
+flows.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import textwrap
 import numpy as np
 import pytest
 
-from sim.indicators import COLUMN, annual_from_monthly
-from sim.model import LEDGER_COLUMN, ChangwonModel
-from sim.names import PARTNERS, anchor_ids
-from sim.parameters import central_parameters
-from sim.runner import build_model, replicate_inputs
-from sim.scenario import load_scenario
+from sim.ensemble.replicate import build_model, replicate_inputs
+from sim.inputs.names import PARTNERS, anchor_ids
+from sim.inputs.parameters import central_parameters
+from sim.inputs.scenario import load_scenario
+from sim.model.changwon_model import LEDGER_COLUMN, ChangwonModel
+from sim.model.indicators import COLUMN, annual_from_monthly
 
 SEED = 20250801
 RTOL = 1e-9

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import plots, results
-from sim.calendar import format_month
-from sim.history import load_history
-from sim.indicators import INDICATOR_NAMES
+from sim.analysis.history import load_history
+from sim.ensemble import results
+from sim.inputs.calendar import format_month
+from sim.model.indicators import INDICATOR_NAMES
+from sim.report import plots
 
 GLYPH_PROBLEMS = ("missing from font", "glyph", "findfont")
 

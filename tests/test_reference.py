@@ -14,13 +14,19 @@ import numpy as np
 import pytest
 from reference_model import ReferenceModel, build_reference, run_reference
 
-from sim.environment import build_environment
-from sim.firms import ADOPTED
-from sim.indicators import COLUMN, INDICATOR_NAMES
-from sim.model import LEDGER, LEDGER_COLUMN, ChangwonModel
-from sim.population import synthesise
-from sim.runner import STREAM_POPULATION, build_model, month_seeds, replicate_inputs, stream
-from sim.scenario import load_scenario
+from sim.ensemble.replicate import (
+    STREAM_POPULATION,
+    build_model,
+    month_seeds,
+    replicate_inputs,
+    stream,
+)
+from sim.inputs.scenario import load_scenario
+from sim.model.changwon_model import LEDGER, LEDGER_COLUMN, ChangwonModel
+from sim.model.environment import build_environment
+from sim.model.firms import ADOPTED
+from sim.model.indicators import COLUMN, INDICATOR_NAMES
+from sim.model.population import synthesise
 
 FIRMS = 150
 RTOL = 1e-9

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import results
-from sim.calendar import format_month, parse_month
-from sim.history import history_sources, load_history
-from sim.indicators import INDICATOR_NAMES, INDICATORS, annual_from_monthly
+from sim.analysis.history import history_sources, load_history
+from sim.ensemble import results
+from sim.inputs.calendar import format_month, parse_month
+from sim.model.indicators import INDICATOR_NAMES, INDICATORS, annual_from_monthly
 
 QUANTILES = [0.05, 0.1, 0.5, 0.9, 0.95]
 NOW = datetime(2025, 8, 1, 12, 30, 5, tzinfo=UTC)
@@ -343,12 +343,12 @@ def test_failure_keeps_earlier_results(tmp_path, monthly, monkeypatch):
 
 
 def test_failure_while_drawing_figures_leaves_no_folder(tmp_path, monthly, monkeypatch):
-    import sim.plots
+    import sim.report.plots
 
     def boom(*_args, **_kwargs):
         raise ValueError("cannot draw")
 
-    monkeypatch.setattr(sim.plots, "fan_chart", boom)
+    monkeypatch.setattr(sim.report.plots, "fan_chart", boom)
     with pytest.raises(ValueError, match="cannot draw"):
         write(tmp_path, monthly, make_figures=True)
     assert list(tmp_path.iterdir()) == []

@@ -1,7 +1,7 @@
 """Each monthly rule against a closed form, on small literal arrays (DESIGN §11).
 
-Rules in `sim.rules`, the supplier network in `sim.network`, the tariff path of
-`sim.environment.tariff_factors`, and the 2024 totals the population synthesis must reproduce.
+Rules in `sim.model.rules`, the supplier network in `sim.model.network`, the tariff path of
+`sim.model.environment.tariff_factors`, and the 2024 totals the population synthesis must reproduce.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sim import rules
-from sim.environment import BASE_KRW_PER_USD, tariff_factors
-from sim.names import PARTNERS, SECTORS
-from sim.network import (
+from sim.inputs.names import PARTNERS, SECTORS
+from sim.inputs.parameters import central_parameters, draw_parameters
+from sim.model import rules
+from sim.model.environment import BASE_KRW_PER_USD, tariff_factors
+from sim.model.network import (
     SupplierNetwork,
     market_weights,
     orders_received,
@@ -23,8 +24,7 @@ from sim.network import (
     rows_dot,
     supplier_fill,
 )
-from sim.parameters import central_parameters, draw_parameters
-from sim.population import synthesise
+from sim.model.population import synthesise
 
 US = PARTNERS.index("US")
 EU = PARTNERS.index("EU")

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim import safe_yaml
-from sim.calendar import parse_month
-from sim.scenario import (
+from sim.inputs import safe_yaml
+from sim.inputs.calendar import parse_month
+from sim.inputs.scenario import (
     DEFAULT_DEMAND_GROWTH,
     DEFAULT_QUANTILES,
     Lognormal,
@@ -199,14 +199,14 @@ def test_macro_paths_interpolate_linearly_and_are_flat_outside(tmp_path):
 
 
 def test_parameter_names_match_the_model():
-    from sim.parameters import PARAMETER_NAMES
+    from sim.inputs.parameters import PARAMETER_NAMES
 
     assert set(parameter_names()) == set(PARAMETER_NAMES)
 
 
 def test_importing_scenario_does_not_import_heavy_modules():
     code = (
-        "import sys, sim.scenario; "
+        "import sys, sim.inputs.scenario; "
         "names = ('numpy', 'scipy', 'pandas', 'matplotlib', 'mesa'); "
         "heavy = [m for m in names if m in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sim.calendar import parse_month
-from sim.names import SECTORS
-from sim.paths import SCENARIOS_DIR
-from sim.scenario import Scenario, apply_values, load_scenario, resolved_yaml
+from sim.inputs.calendar import parse_month
+from sim.inputs.names import SECTORS
+from sim.inputs.paths import SCENARIOS_DIR
+from sim.inputs.scenario import Scenario, apply_values, load_scenario, resolved_yaml
 
 FILES = sorted(SCENARIOS_DIR.glob("*.yaml"))
 EXPECTED = {
@@ -123,8 +123,8 @@ def test_scenario_file_runs(path):
     """A replicate of the full population over the whole period, its uncertain inputs drawn."""
     import numpy as np
 
-    from sim.indicators import COLUMN
-    from sim.runner import run_replicate
+    from sim.ensemble.replicate import run_replicate
+    from sim.model.indicators import COLUMN
 
     scenario = load_scenario(path)
     result = run_replicate(scenario, scenario.runs.seed, 0)

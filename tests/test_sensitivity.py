@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import sensitivity as sa
-from sim import sensitivity_plots as plots
-from sim.cli import main
-from sim.scenario import Uniform, load_scenario
+from sim.analysis.sensitivity import run as sa
+from sim.cli.main import main
+from sim.inputs.scenario import Uniform, load_scenario
+from sim.report import sensitivity_plots as plots
 
 # --- analytic test functions, called through the same evaluation path as the model -------------
 
@@ -176,7 +176,7 @@ def test_outputs_default_to_the_last_full_year_and_stay_in_the_period(small_scen
 
 
 def test_point_inputs_set_factors_and_keep_the_rest_of_the_replicate(small_scenario):
-    from sim.runner import replicate_inputs
+    from sim.ensemble.replicate import replicate_inputs
 
     scenario = load_scenario(small_scenario)
     values = {"tariffs.reciprocal.rate": 0.123, "elasticity_long_run": 2.2, sa.DUMMY: 0.5}
@@ -365,7 +365,7 @@ def test_interrupted_command_resumes_from_its_chunks(small_scenario, tmp_path, m
 
 
 def test_plot_functions_draw_on_a_given_axes_and_return_it(sobol_ishigami):
-    from sim.plots import new_axes
+    from sim.report.plots import new_axes
 
     indices, conv = sobol_ishigami.indices, sobol_ishigami.convergence
     calls = [

@@ -1,0 +1,2 @@
+"""Global sensitivity analysis of a scenario's uncertain inputs. The pipeline is described in
+`sim.analysis.sensitivity.run`."""

@@ -1,0 +1,253 @@
+"""Running many replicates: work cut into chunks, each saved to disk as it finishes.
+
+One path serves every executor. A job is a list of chunks (consecutive replicates); a chunk's result
+depends only on the scenario, the seed and its replicate numbers (see `sim.ensemble.replicate`), so
+the assembled results are the same bytes whether the chunks ran here, in worker processes or on a
+Dask cluster, and in whatever order they finished. Finished chunks are kept in the job's folder
+(`<out>/<name>/.jobs/<job id>/`), so an interrupted job resumes where it stopped, and memory holds
+one chunk at a time, not the whole run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from sim.ensemble.replicate import run_replicate
+from sim.inputs.calendar import format_month
+from sim.model.indicators import INDICATOR_NAMES
+
+CHUNK_REPLICATES = 25
+
+
+# --- the work ----------------------------------------------------------------------------------
+
+
+def run_chunk(scenario, seed: int, replicates: range, fixed_parameters: bool) -> np.ndarray:
+    """Indicators of a run of consecutive replicates: (replicates, months, indicators)."""
+    return np.stack(
+        [run_replicate(scenario, seed, r, fixed_parameters).indicators for r in replicates]
+    )
+
+
+def chunks(replicates: int, size: int = CHUNK_REPLICATES) -> list[range]:
+    return [range(start, min(start + size, replicates)) for start in range(0, replicates, size)]
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# --- executors: run tasks, report each result as it arrives -------------------------------------
+
+
+class Executor(Protocol):
+    description: dict[str, Any]
+
+    def run(
+        self,
+        function: Callable[..., Any],
+        tasks: Sequence[tuple],
+        on_result: Callable[[int, Any], None],
+    ) -> None:
+        """Call `function(*tasks[i])` for every i; `on_result(i, result)` as each one finishes."""
+
+    def close(self) -> None:
+        """Let go of worker processes or the cluster connection (also on leaving a `with`)."""
+
+
+class Closing:
+    """Executors keep their workers between calls, until closed: a calibration calls `run`
+    once per optimiser step, and starting processes each time would cost more than the step."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class InProcess(Closing):
+    def __init__(self) -> None:
+        self.description = {"kind": "in process", "workers": 1}
+
+    def run(self, function, tasks, on_result) -> None:
+        for index, task in enumerate(tasks):
+            on_result(index, function(*task))
+
+
+class LocalProcesses(Closing):
+    """Worker processes on this machine."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.description = {"kind": "local processes", "workers": workers}
+        self.pool: ProcessPoolExecutor | None = None
+
+    def run(self, function, tasks, on_result) -> None:
+        if self.pool is None:
+            # forkserver: forking a process that already runs threads (BLAS, pyarrow) is unsafe.
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        futures = {self.pool.submit(function, *task): index for index, task in enumerate(tasks)}
+        try:
+            for future in as_completed(futures):
+                # Forget each future once its result is handed on: memory holds one chunk.
+                on_result(futures.pop(future), future.result())
+        except BaseException:
+            # On an interrupt, drop the queued tasks; finished ones are already saved.
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+class DaskCluster(Closing):
+    """An existing dask.distributed cluster; a task lost with a worker is run again elsewhere."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.description = {"kind": "dask", "scheduler": address}
+        self.client = None
+
+    def run(self, function, tasks, on_result) -> None:
+        from distributed import Client, as_completed
+
+        if self.client is None:
+            self.client = Client(self.address, timeout="30s")
+        futures = {
+            self.client.submit(function, *task, pure=False, retries=2): index
+            for index, task in enumerate(tasks)
+        }
+        for future in as_completed(futures):
+            index = futures.pop(future)
+            on_result(index, future.result())
+            future.release()  # the cluster may drop the chunk: it is saved
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+def make_executor(workers: int | None, scheduler: str | None) -> Executor:
+    if scheduler:
+        return DaskCluster(scheduler)
+    workers = workers or default_workers()
+    return InProcess() if workers <= 1 else LocalProcesses(workers)
+
+
+# --- finished chunks on disk ---------------------------------------------------------------------
+
+
+class ChunkStore:
+    """A job's finished chunks, one `.npy` file each, written atomically."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def path(self, index: int) -> Path:
+        return self.folder / f"chunk-{index:06d}.npy"
+
+    def finished(self) -> set[int]:
+        if not self.folder.is_dir():
+            return set()
+        return {int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.npy")}
+
+    def save(self, index: int, values: np.ndarray) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".tmp-{index:06d}-{os.getpid()}.npy"
+        try:
+            with open(tmp, "wb") as handle:
+                np.save(handle, values, allow_pickle=False)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path(index))
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a disk that is full keeps no half-written chunk
+            raise
+
+    def load(self, index: int) -> np.ndarray:
+        return np.load(self.path(index), allow_pickle=False)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        parent = self.folder.parent
+        if parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+
+
+def job_id(*parts: object) -> str:
+    """A short id naming a job by everything its results depend on."""
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()[:16]
+
+
+# --- a run of replicates ------------------------------------------------------------------------
+
+
+def run_replicates(
+    scenario,
+    replicates: int,
+    seed: int,
+    fixed_parameters: bool,
+    executor: Executor,
+    store: ChunkStore,
+    on_chunk_done: Callable[[int], None] | None = None,
+) -> list[range]:
+    """Run every chunk not yet in `store`, saving each as it finishes; returns all the chunks."""
+    parts = chunks(replicates)
+    done = store.finished()
+    if on_chunk_done and done:
+        on_chunk_done(sum(len(parts[i]) for i in done))
+    todo = [i for i in range(len(parts)) if i not in done]
+    tasks = [(scenario, seed, parts[i], fixed_parameters) for i in todo]
+
+    def save(position: int, values: np.ndarray) -> None:
+        index = todo[position]
+        store.save(index, values)
+        if on_chunk_done:
+            on_chunk_done(len(parts[index]))
+
+    executor.run(run_chunk, tasks, save)
+    return parts
+
+
+def monthly_chunks(
+    store: ChunkStore, parts: list[range], months: list[str]
+) -> Iterator[pd.DataFrame]:
+    """The run's monthly table, chunk by chunk, in replicate order."""
+    for index, part in enumerate(parts):
+        yield monthly_table(store.load(index), months, first_replicate=part.start)
+
+
+def period_months(scenario) -> list[str]:
+    return [
+        format_month(m) for m in range(scenario.period.start_month, scenario.period.end_month + 1)
+    ]
+
+
+def monthly_table(cube: np.ndarray, months: list[str], first_replicate: int = 0) -> pd.DataFrame:
+    """(replicates, months, indicators) -> the long table of `monthly.parquet`."""
+    n_rep, n_month, _ = cube.shape
+    table = pd.DataFrame(cube.reshape(n_rep * n_month, -1), columns=list(INDICATOR_NAMES))
+    table.insert(0, "month", np.tile(np.array(months, dtype=object), n_rep))
+    replicate = np.repeat(
+        np.arange(first_replicate, first_replicate + n_rep, dtype=np.int64), n_month
+    )
+    table.insert(0, "replicate", replicate)
+    return table

@@ -1,8 +1,0 @@
-"""Where the project's data folders are."""
-
-from pathlib import Path
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CALIBRATION_DIR = PROJECT_ROOT / "calibration"
-SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
-RESULTS_DIR = PROJECT_ROOT / "results"

@@ -1,0 +1,1 @@
+"""Policy briefs from a results folder. `sim.report.brief.write.write_brief` is the entry point."""
