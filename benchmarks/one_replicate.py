@@ -23,7 +23,7 @@ from reference_model import run_reference  # noqa: E402
 
 from sim.ensemble.replicate import build_model  # noqa: E402
 from sim.inputs.parameters import central_parameters  # noqa: E402
-from sim.inputs.scenario import load_scenario  # noqa: E402
+from sim.inputs.scenario_files import load_scenario  # noqa: E402
 from sim.model.indicators import COLUMN  # noqa: E402
 
 

@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from sim.analysis.sensitivity import run as sa
-from sim.inputs.scenario import Scenario, load_scenario
+from sim.inputs.scenario import Scenario
+from sim.inputs.scenario_files import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 300.0

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from sim.cli.main import main
 from sim.inputs.safe_yaml import MAX_ALIAS_NODES
-from sim.inputs.scenario import MAX_EXTENDS_DEPTH, load_scenario, resolved_yaml
+from sim.inputs.scenario_files import MAX_EXTENDS_DEPTH, load_scenario, resolved_yaml
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

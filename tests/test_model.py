@@ -17,7 +17,7 @@ import pytest
 from sim.ensemble.replicate import build_model, replicate_inputs
 from sim.inputs.names import PARTNERS, anchor_ids
 from sim.inputs.parameters import central_parameters
-from sim.inputs.scenario import load_scenario
+from sim.inputs.scenario_files import load_scenario
 from sim.model.changwon_model import LEDGER_COLUMN, ChangwonModel
 from sim.model.indicators import COLUMN, annual_from_monthly
 

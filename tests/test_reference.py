@@ -21,7 +21,7 @@ from sim.ensemble.replicate import (
     replicate_inputs,
     stream,
 )
-from sim.inputs.scenario import load_scenario
+from sim.inputs.scenario_files import load_scenario
 from sim.model.changwon_model import LEDGER, LEDGER_COLUMN, ChangwonModel
 from sim.model.environment import build_environment
 from sim.model.firms import ADOPTED

@@ -21,19 +21,20 @@ from scipy import stats
 
 from sim.inputs import safe_yaml
 from sim.inputs.calendar import parse_month
-from sim.inputs.scenario import (
+from sim.inputs.scenario import Scenario, apply_values
+from sim.inputs.scenario_errors import ScenarioError
+from sim.inputs.scenario_fields import (
     DEFAULT_DEMAND_GROWTH,
     DEFAULT_QUANTILES,
     Lognormal,
     Normal,
-    Scenario,
-    ScenarioError,
     Triangular,
     Uniform,
-    apply_values,
-    load_scenario,
     parameter_names,
     path_value,
+)
+from sim.inputs.scenario_files import (
+    load_scenario,
     resolved_yaml,
     scenario_hash,
     scenario_json_schema,

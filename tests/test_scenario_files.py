@@ -7,7 +7,8 @@ import pytest
 from sim.inputs.calendar import parse_month
 from sim.inputs.names import SECTORS
 from sim.inputs.paths import SCENARIOS_DIR
-from sim.inputs.scenario import Scenario, apply_values, load_scenario, resolved_yaml
+from sim.inputs.scenario import Scenario, apply_values
+from sim.inputs.scenario_files import load_scenario, resolved_yaml
 
 FILES = sorted(SCENARIOS_DIR.glob("*.yaml"))
 EXPECTED = {

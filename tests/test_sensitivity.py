@@ -15,7 +15,8 @@ import pytest
 
 from sim.analysis.sensitivity import run as sa
 from sim.cli.main import main
-from sim.inputs.scenario import Uniform, load_scenario
+from sim.inputs.scenario_fields import Uniform
+from sim.inputs.scenario_files import load_scenario
 from sim.report import sensitivity_plots as plots
 
 # --- analytic test functions, called through the same evaluation path as the model -------------

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    from sim.inputs.scenario import ScenarioError
+    from sim.inputs.scenario_errors import ScenarioError
 
     try:
         return args.command(args)
@@ -187,7 +187,8 @@ def non_negative_int(text: str) -> int:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from sim.inputs.scenario import ScenarioError, load_scenario
+    from sim.inputs.scenario_errors import ScenarioError
+    from sim.inputs.scenario_files import load_scenario
 
     problems: list[str] = []
     for path in args.scenarios:
@@ -206,7 +207,7 @@ def command_check(args: argparse.Namespace) -> int:
 
 
 def command_schema(args: argparse.Namespace) -> int:
-    from sim.inputs.scenario import scenario_json_schema
+    from sim.inputs.scenario_files import scenario_json_schema
 
     print(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
     return EXIT_OK
@@ -248,7 +249,7 @@ def command_params(args: argparse.Namespace) -> int:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from sim.inputs.scenario import load_scenario
+    from sim.inputs.scenario_files import load_scenario
 
     scenario = load_scenario(args.scenario)
     check_out_folder(args.out, scenario.name)
@@ -275,7 +276,8 @@ def command_run(args: argparse.Namespace) -> int:
 def command_compare(args: argparse.Namespace) -> int:
     import hashlib
 
-    from sim.inputs.scenario import ScenarioError, load_scenario
+    from sim.inputs.scenario_errors import ScenarioError
+    from sim.inputs.scenario_files import load_scenario
 
     loaded, problems = [], []
     for path in (args.base, *args.alternatives):
@@ -465,7 +467,7 @@ def run_scenario(scenario, args, replicates: int | None = None, seed: int | None
         run_replicates,
     )
     from sim.inputs.parameters import registry_id
-    from sim.inputs.scenario import resolved_yaml, scenario_hash
+    from sim.inputs.scenario_files import resolved_yaml, scenario_hash
 
     replicates = replicates or args.replicates or scenario.runs.replicates
     seed = seed if seed is not None else (scenario.runs.seed if args.seed is None else args.seed)

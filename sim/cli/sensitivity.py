@@ -148,7 +148,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     interruption keeps the finished chunks and exits 130: `--resume` then continues.
     """
     from sim.cli.main import EXIT_INTERRUPTED, EXIT_OK, InputError, check_out_folder, progress_bar
-    from sim.inputs.scenario import load_scenario
+    from sim.inputs.scenario_files import load_scenario
 
     scenario = load_scenario(args.scenario)
     from sim.analysis.sensitivity import run as sa

@@ -58,7 +58,7 @@ def build_environment(
     and demand trends average one over that year, and export volumes respond to the won relative to
     that year's rate.
     """
-    from sim.inputs.scenario import path_value
+    from sim.inputs.scenario_fields import path_value
 
     start, end = scenario.period.start_month, scenario.period.end_month
     months = np.arange(start, end + 1)

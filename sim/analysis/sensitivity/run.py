@@ -1101,7 +1101,7 @@ def run_sensitivity(
 
     key = folder = None
     if out_root is not None:
-        from sim.inputs.scenario import scenario_hash
+        from sim.inputs.scenario_files import scenario_hash
 
         scenario_id = scenario_hash(scenario) if scenario is not None else "none"
         key = partial_key(
@@ -1246,7 +1246,7 @@ def sensitivity_manifest(result: SensitivityResult, scenario=None) -> dict[str, 
     }
     if scenario is not None:
         from sim.inputs.parameters import registry_id
-        from sim.inputs.scenario import scenario_hash
+        from sim.inputs.scenario_files import scenario_hash
 
         manifest |= {
             "scenario": scenario.name,
@@ -1332,7 +1332,7 @@ def write_sensitivity_results(
     `.partial` chunks are removed.
     """
     from sim.ensemble.results import _check_name, _utc, _write_result_folder, csv_bytes, make_run_id
-    from sim.inputs.scenario import resolved_yaml, scenario_hash
+    from sim.inputs.scenario_files import resolved_yaml, scenario_hash
 
     name = scenario.name if scenario is not None else "analytic"
     _check_name(name, "scenario name")
