@@ -30,9 +30,20 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.analysis.sensitivity import run as sa
+from sim.analysis.sensitivity.design import (
+    design_values,
+    make_design,
+    resolve_outputs,
+    scenario_factors,
+    through_time_outputs,
+)
+from sim.analysis.sensitivity.evaluate import evaluate_points, simulate_point
+from sim.analysis.sensitivity.indices import analyse_all
+from sim.analysis.sensitivity.results import write_sensitivity_results
+from sim.analysis.sensitivity.run import run_sensitivity
 from sim.inputs.scenario import Scenario
 from sim.inputs.scenario_files import load_scenario
+from sim.report.result_figures import sensitivity_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 300.0
@@ -63,10 +74,10 @@ def main() -> None:
         raise SystemExit("--fraction must lie in (0, 1]")
 
     scenario = benchmark_scenario(args.scenario, args.factors)
-    factors = sa.scenario_factors(scenario)
-    headline = sa.resolve_outputs(scenario, None)
+    factors = scenario_factors(scenario)
+    headline = resolve_outputs(scenario, None)
     outputs = headline + [
-        o for o in sa.through_time_outputs(scenario, "production_krw") if o not in headline
+        o for o in through_time_outputs(scenario, "production_krw") if o not in headline
     ]
     r = args.replicates_per_point
     points = args.samples * (len(factors) + 2)
@@ -83,7 +94,7 @@ def main() -> None:
     if args.fraction >= 1:
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
-            result = sa.run_sensitivity(
+            result = run_sensitivity(
                 scenario,
                 samples=args.samples,
                 outputs=headline,
@@ -93,26 +104,26 @@ def main() -> None:
                 factors=factors,
                 out_root=Path(tmp),
             )
-            sa.write_sensitivity_results(Path(tmp), scenario, result)
+            write_sensitivity_results(Path(tmp), scenario, result, figures=sensitivity_figures)
             wall = time.perf_counter() - started
         print(f"timings: {result.timings}")
         print(f"measured wall time: {wall:.0f} s (target {TARGET_SECONDS:.0f} s)")
         return
 
-    design = sa.make_design("sobol", [f.name for f in factors], args.samples, scenario.runs.seed)
-    values = sa.design_values(design, factors)
+    design = make_design("sobol", [f.name for f in factors], args.samples, scenario.runs.seed)
+    values = design_values(design, factors)
     timed = max(args.workers, math.ceil(args.fraction * design.points))
     fraction = timed / design.points
 
-    sa.simulate_point(scenario, scenario.runs.seed, 0, values[0], outputs)  # warm caches
+    simulate_point(scenario, scenario.runs.seed, 0, values[0], outputs)  # warm caches
     started, cpu = time.perf_counter(), time.process_time()
     for k in range(1, 9):
-        sa.simulate_point(scenario, scenario.runs.seed, k, values[k], outputs)
+        simulate_point(scenario, scenario.runs.seed, k, values[k], outputs)
     one_replicate = (time.perf_counter() - started) / 8
     cpu_replicate = (time.process_time() - cpu) / 8
     started = time.perf_counter()
     probe = {k: values[k : k + 1] for k in range(args.workers)}
-    sa.evaluate_points(
+    evaluate_points(
         scenario,
         [v for part in probe.values() for v in part],
         1,
@@ -124,9 +135,7 @@ def main() -> None:
     startup = max(0.0, time.perf_counter() - started - one_replicate)
 
     started = time.perf_counter()
-    means = sa.evaluate_points(
-        scenario, values[:timed], r, scenario.runs.seed, args.workers, outputs
-    )
+    means = evaluate_points(scenario, values[:timed], r, scenario.runs.seed, args.workers, outputs)
     simulation = time.perf_counter() - started
     per_simulation = (simulation - startup) / (timed * r) * args.workers
 
@@ -136,7 +145,7 @@ def main() -> None:
         1 + 0.01 * design.unit @ rng.normal(size=(design.unit.shape[1], 1))
     )
     started = time.perf_counter()
-    sa.analyse_all(design, full, outputs, seed=1, workers=args.workers)
+    analyse_all(design, full, outputs, seed=1, workers=args.workers)
     analysis = time.perf_counter() - started
 
     total = startup + (simulation - startup) / fraction + analysis

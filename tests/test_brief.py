@@ -14,17 +14,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.ensemble.results import annual_table, compare_tables
+from sim.ensemble.tables import annual_table, compare_tables
 from sim.report.brief import compose as brief
 from sim.report.brief import wording as brief_text
-from sim.report.brief.wording import (
+from sim.report.brief.document import md
+from sim.report.brief.folders import BriefError, headline_years, load_run, read_sensitivity
+from sim.report.brief.numbers import (
+    euro,
     format_krw,
     format_persons,
     format_probability,
     format_range,
+    format_range_median,
     format_usd,
+    format_value,
     nice_number,
+    topic,
 )
+from sim.report.brief.render import inline_html, render_markdown
 
 TARIFF = """\
 name: brief-tariff
@@ -128,8 +135,8 @@ def test_amounts_are_rounded_for_reading_in_each_language():
     assert format_persons(120_289, "en") == "120,300 jobs"
     assert format_persons(-1_234, "ko", signed=False) == "-1,230명"
     assert format_persons(2_000, "en", signed=True) == "+2,000 jobs"
-    assert brief_text.format_value(2e8, "USD", "ko", trim=True) == "2억 달러"
-    assert brief_text.format_value(3216, "firms", "en") == "3,216 firms"  # firms stay exact
+    assert format_value(2e8, "USD", "ko", trim=True) == "2억 달러"
+    assert format_value(3216, "firms", "en") == "3,216 firms"  # firms stay exact
 
 
 def test_ranges_share_one_unit_and_never_collapse():
@@ -160,10 +167,10 @@ def test_round_thresholds():
 
 
 def test_korean_particles_follow_the_last_syllable():
-    assert brief_text.topic("생산액") == "생산액은"
-    assert brief_text.topic("부가가치") == "부가가치는"
-    assert brief_text.euro("61.4조원") == "61.4조원으로"
-    assert brief_text.euro("184억 달러") == "184억 달러로"
+    assert topic("생산액") == "생산액은"
+    assert topic("부가가치") == "부가가치는"
+    assert euro("61.4조원") == "61.4조원으로"
+    assert euro("184억 달러") == "184억 달러로"
     assert brief_text.diff_short(-4.0, -2.1, "ko") == "기준 대비 2.1~4.0% 감소"
     assert brief_text.diff_short(-1.0, 0.5, "en") == (
         "-1.0 to +0.5% against the baseline, direction uncertain"
@@ -197,16 +204,14 @@ def test_both_languages_are_written_with_their_figures(runs, briefs):
 
 def test_headline_quotes_summary_json_exactly(runs, briefs):
     summary = json.loads((runs["tariff"] / "summary.json").read_text(encoding="utf-8"))
-    (year,) = brief.headline_years(brief.load_run(runs["tariff"]))
+    (year,) = headline_years(load_run(runs["tariff"]))
     assert year == 2026
     for lang in ("ko", "en"):
         headline = briefs[lang]["md"].split("\n## ")[1]
         for name in brief.HEADLINE_INDICATORS:
             entry = summary["indicators"][name]["years"][str(year)]
             kind = summary["indicators"][name]["unit"]
-            rng, median = brief_text.format_range_median(
-                *entry["q10_q90"], entry["median"], kind, lang
-            )
+            rng, median = format_range_median(*entry["q10_q90"], entry["median"], kind, lang)
             assert rng in headline and median in headline, (lang, name, rng, median)
         assert str(year) in headline and "80%" in headline
 
@@ -332,7 +337,7 @@ def test_paired_differences_and_chances_equal_compare_tables(runs, briefs):
 
 
 def test_korean_figures_have_no_missing_glyphs(runs, caplog):
-    run, base = brief.load_run(runs["tariff"]), brief.load_run(runs["base"])
+    run, base = load_run(runs["tariff"]), load_run(runs["base"])
     with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG):
         warnings.simplefilter("always")
         doc = brief.build_brief(run, "ko", base)
@@ -382,7 +387,7 @@ def test_an_existing_brief_is_never_overwritten(runs, briefs):
 
 
 def test_sensitivity_drivers_are_read_when_present(runs):
-    run = brief.load_run(runs["tariff"])
+    run = load_run(runs["tariff"])
     sens = run.path.parent / "sensitivity-20260101T000000Z-abcd1234"
     sens.mkdir()
     try:
@@ -400,25 +405,25 @@ def test_sensitivity_drivers_are_read_when_present(runs):
                 "ST_conf": [0.05, 0.04, 0.01, 0.01],
             }
         ).to_csv(sens / "indices.csv", index=False)
-        doc = brief.render_markdown(brief.build_brief(run, "en"))
+        doc = render_markdown(brief.build_brief(run, "en"))
         section = doc.split("## What drives the range", 1)[1].split("\n## ", 1)[0]
         assert "Exports in 2026" in section
         assert section.index("long-run trade elasticity") < section.index("tariff 'reciprocal'")
         assert "total-order index 0.60 ± 0.05" in section
         assert "won/dollar" not in section  # below the dummy's noise floor
         assert "(noise floor 0.03)" in section  # the dummy's index plus its interval
-        ko = brief.render_markdown(brief.build_brief(run, "ko"))
+        ko = render_markdown(brief.build_brief(run, "ko"))
         assert "장기 무역탄력성" in ko and "총효과 지수" in ko
         assert "다른 버전의 시나리오" not in ko
         # a sensitivity run of an edited scenario is flagged
         (sens / "manifest.json").write_text(json.dumps({"scenario_hash": "f" * 64}), "utf-8")
-        ko = brief.render_markdown(brief.build_brief(run, "ko"))
+        ko = render_markdown(brief.build_brief(run, "ko"))
         assert "다른 버전의 시나리오(해시 ffffffff…)" in ko
     finally:
         for path in sens.iterdir():
             path.unlink()
         sens.rmdir()
-    doc = brief.render_markdown(brief.build_brief(run, "ko"))
+    doc = render_markdown(brief.build_brief(run, "ko"))
     assert "민감도 분석은 실행되지 않았습니다" in doc
 
 
@@ -450,7 +455,7 @@ def test_sensitivity_in_the_long_layout_of_sim_sensitivity(tmp_path):
     pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
     manifest = {"method": "sobol", "outputs": ["exports_usd:2027"]}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest), "utf-8")
-    sens = brief.read_sensitivity(path)
+    sens = read_sensitivity(path)
     assert sens.error is None and sens.method == "Sobol" and sens.index_kind == "total"
     drivers = sens.drivers["exports_usd:2027"]
     assert [d.factor for d in drivers] == ["tariff_passthrough", "elasticity_long_run"]
@@ -463,25 +468,21 @@ def test_sensitivity_in_the_long_layout_of_sim_sensitivity(tmp_path):
 def test_an_unreadable_sensitivity_result_is_reported_not_fatal(tmp_path):
     path = tmp_path / "indices.csv"
     path.write_text("something,else\n1,2\n", encoding="utf-8")
-    sens = brief.read_sensitivity(path)
+    sens = read_sensitivity(path)
     assert sens.error and not sens.drivers
 
 
 def test_headline_years_are_the_second_and_last_full_years(runs):
-    run = brief.load_run(runs["tariff"])
-    assert brief.headline_years(run) == [2026]
-    assert brief.headline_years(run, [2025]) == [2025]
-    with pytest.raises(brief.BriefError, match="--year 2031"):
-        brief.headline_years(run, [2031])
+    run = load_run(runs["tariff"])
+    assert headline_years(run) == [2026]
+    assert headline_years(run, [2025]) == [2025]
+    with pytest.raises(BriefError, match="--year 2031"):
+        headline_years(run, [2031])
 
 
 def test_markup_from_data_is_escaped():
-    assert brief.inline_html(brief.md("<script>a*b*</script>")) == (
-        "&lt;script&gt;a*b*&lt;/script&gt;"
-    )
-    assert (
-        brief.inline_html("**61.4조원** `x<y`") == "<strong>61.4조원</strong> <code>x&lt;y</code>"
-    )
+    assert inline_html(md("<script>a*b*</script>")) == ("&lt;script&gt;a*b*&lt;/script&gt;")
+    assert inline_html("**61.4조원** `x<y`") == "<strong>61.4조원</strong> <code>x&lt;y</code>"
 
 
 # --- bad input -----------------------------------------------------------------------------------
@@ -512,4 +513,4 @@ def test_a_baseline_with_another_seed_exits_2(runs, capsys):
 
 
 def test_a_scenario_folder_with_one_run_is_accepted(runs):
-    assert brief.load_run(runs["base"].parent).path == runs["base"]
+    assert load_run(runs["base"].parent).path == runs["base"]

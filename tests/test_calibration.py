@@ -14,15 +14,14 @@ import math
 import numpy as np
 import pytest
 
-from sim.analysis.calibration.fit import (
-    PRESETS,
-    Settings,
-    calibrate,
+from sim.analysis.calibration.fit import calibrate
+from sim.analysis.calibration.posterior import weighted_quantile
+from sim.analysis.calibration.problem import PRESETS, Settings
+from sim.analysis.calibration.targets import (
     free_parameters,
     load_targets,
     prior_density,
     prior_sample,
-    weighted_quantile,
 )
 from sim.analysis.hindcast import (
     EffectDesign,
@@ -313,7 +312,7 @@ TRUTH = {"entry_rate": 0.04, "hindcast_export_growth": 0.08}
 @pytest.fixture(scope="module")
 def recovery_fit():
     """Data simulated from known parameters (other seeds than the fit's), then fitted."""
-    from sim.analysis.calibration.fit import Task, simulate
+    from sim.analysis.calibration.problem import Task, simulate
 
     targets = load_targets().select(RECOVERY.groups, 2022)
     options = RECOVERY.options(measure_effects=False)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sim.analysis.history import load_history
-from sim.ensemble import results
+from sim.ensemble.tables import annual_summary, annual_table, compare_tables
 from sim.inputs.calendar import format_month
 from sim.model.indicators import INDICATOR_NAMES
 from sim.report import plots
@@ -43,15 +43,15 @@ def synthetic_monthly(replicates: int = 20, n_months: int = 30, shift: float = 0
 
 @pytest.fixture(scope="module")
 def summary() -> pd.DataFrame:
-    return results.annual_summary(results.annual_table(synthetic_monthly()), [0.05, 0.5, 0.95])
+    return annual_summary(annual_table(synthetic_monthly()), [0.05, 0.5, 0.95])
 
 
 @pytest.fixture(scope="module")
 def differences() -> dict[str, pd.DataFrame]:
     base = synthetic_monthly()
     return {
-        "tariff-15": results.compare_tables(base, synthetic_monthly(shift=-0.02)),
-        "tariff-25": results.compare_tables(base, synthetic_monthly(shift=-0.04)),
+        "tariff-15": compare_tables(base, synthetic_monthly(shift=-0.02)),
+        "tariff-25": compare_tables(base, synthetic_monthly(shift=-0.04)),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -16,8 +17,20 @@ import pytest
 
 from sim.analysis.history import history_sources, load_history
 from sim.ensemble import results
+from sim.ensemble.tables import (
+    FLOAT_FORMAT,
+    MAIN_INDICATORS,
+    STANDARD_QUANTILES,
+    annual_summary,
+    annual_table,
+    compare_tables,
+    quantile_columns,
+    quantile_label,
+    resolve_quantiles,
+)
 from sim.inputs.calendar import format_month, parse_month
 from sim.model.indicators import INDICATOR_NAMES, INDICATORS, annual_from_monthly
+from sim.report.result_figures import FIGURE_INDICATORS, compare_figures, fan_figures
 
 QUANTILES = [0.05, 0.1, 0.5, 0.9, 0.95]
 NOW = datetime(2025, 8, 1, 12, 30, 5, tzinfo=UTC)
@@ -71,7 +84,7 @@ def monthly() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def annual(monthly) -> pd.DataFrame:
-    return results.annual_table(monthly)
+    return annual_table(monthly)
 
 
 def read_csv_rows(path) -> list[dict[str, str]]:
@@ -117,7 +130,7 @@ def test_annual_table_equals_annual_from_monthly_bit_for_bit(start, n_months):
     scale = np.random.default_rng(3).lognormal(0, 8, len(frame))
     frame["production_krw"] *= scale
     frame["tariff_cost_krw"] *= scale[::-1]
-    table = results.annual_table(frame)
+    table = annual_table(frame)
     months = np.array([parse_month(m) for m in frame["month"][frame["replicate"] == 0]])
     for rep in range(7):
         values = frame.loc[frame["replicate"] == rep, list(INDICATOR_NAMES)].to_numpy(float)
@@ -129,10 +142,10 @@ def test_annual_table_equals_annual_from_monthly_bit_for_bit(start, n_months):
 
 def test_annual_table_unsorted_and_ragged_input(monthly, annual):
     shuffled = monthly.sample(frac=1.0, random_state=1)
-    pd.testing.assert_frame_equal(results.annual_table(shuffled), annual)
+    pd.testing.assert_frame_equal(annual_table(shuffled), annual)
     # One replicate missing its last months: falls back to the per-replicate reference.
     ragged = monthly[~((monthly["replicate"] == 0) & (monthly["month"] >= "2027-04"))]
-    table = results.annual_table(ragged)
+    table = annual_table(ragged)
     row = table[(table["replicate"] == 0) & (table["year"] == 2027)].iloc[0]
     assert row["months"] == 3
     pd.testing.assert_frame_equal(
@@ -143,40 +156,40 @@ def test_annual_table_unsorted_and_ragged_input(monthly, annual):
 
 def test_annual_table_rejects_bad_input(monthly):
     with pytest.raises(ValueError, match="lacks columns"):
-        results.annual_table(monthly.drop(columns=["employment"]))
+        annual_table(monthly.drop(columns=["employment"]))
     bad = monthly.copy()
     bad.loc[0, "month"] = "2025-13"
     with pytest.raises(ValueError, match="YYYY-MM"):
-        results.annual_table(bad)
+        annual_table(bad)
     with pytest.raises(ValueError, match="same month twice"):
-        results.annual_table(pd.concat([monthly, monthly.iloc[:1]]))
+        annual_table(pd.concat([monthly, monthly.iloc[:1]]))
 
 
 # ------------------------------------------------------------------ summaries
 
 
 def test_quantile_labels_and_levels():
-    assert [results.quantile_label(q) for q in (0.05, 0.1, 0.5, 0.025, 1.0)] == [
+    assert [quantile_label(q) for q in (0.05, 0.1, 0.5, 0.025, 1.0)] == [
         "q05",
         "q10",
         "q50",
         "q2_5",
         "q100",
     ]
-    assert results.quantile_columns(["q05", "mean", "q2_5", "q50_diff"]) == {
+    assert quantile_columns(["q05", "mean", "q2_5", "q50_diff"]) == {
         0.025: "q2_5",
         0.05: "q05",
     }
-    assert results.quantile_columns(["q50_diff", "q50_pct"], suffix="diff") == {0.5: "q50_diff"}
-    assert results.resolve_quantiles([0.5, 0.025]) == (0.025, *results.STANDARD_QUANTILES)
+    assert quantile_columns(["q50_diff", "q50_pct"], suffix="diff") == {0.5: "q50_diff"}
+    assert resolve_quantiles([0.5, 0.025]) == (0.025, *STANDARD_QUANTILES)
     with pytest.raises(ValueError):
-        results.resolve_quantiles([1.5])
+        resolve_quantiles([1.5])
     with pytest.raises(ValueError):
-        results.resolve_quantiles([float("nan")])
+        resolve_quantiles([float("nan")])
 
 
 def test_annual_summary_statistics(annual):
-    summary = results.annual_summary(annual, QUANTILES)
+    summary = annual_summary(annual, QUANTILES)
     assert list(summary.columns) == [
         "year",
         "indicator",
@@ -204,7 +217,6 @@ def test_annual_summary_statistics(annual):
 
 
 def write(tmp_path, monthly, **kwargs):
-    kwargs.setdefault("make_figures", False)
     kwargs.setdefault("now", NOW)
     return results.write_run_results(
         tmp_path,
@@ -261,7 +273,7 @@ def test_annual_csv_is_excel_utf8_and_rereads_to_the_same_numbers(tmp_path, mont
     assert (
         raw[3:].split(b"\n", 1)[0] == b"year,indicator,unit,mean,q05,q10,q25,q50,q75,q90,q95,months"
     )
-    expected = results.annual_summary(annual, QUANTILES)
+    expected = annual_summary(annual, QUANTILES)
     back = pd.read_csv(folder / "annual.csv", encoding="utf-8-sig")
     assert list(back.columns) == list(expected.columns)
     assert back["year"].tolist() == expected["year"].tolist()
@@ -271,7 +283,7 @@ def test_annual_csv_is_excel_utf8_and_rereads_to_the_same_numbers(tmp_path, mont
     rows = read_csv_rows(folder / "annual.csv")
     for row, (_, want) in zip(rows, expected.iterrows(), strict=True):
         for column in numeric:
-            assert row[column] == results.FLOAT_FORMAT % want[column]
+            assert row[column] == FLOAT_FORMAT % want[column]
 
 
 def test_same_input_gives_byte_identical_files(tmp_path, monthly):
@@ -288,7 +300,7 @@ def test_summary_json_equals_annual_csv(tmp_path, monthly):
     assert summary["replicates"] == 20
     assert summary["years"] == [2025, 2026, 2027]
     assert summary["months_in_run"] == {"2025": 12, "2026": 12, "2027": 6}
-    assert set(summary["indicators"]) == set(results.MAIN_INDICATORS)
+    assert set(summary["indicators"]) == set(MAIN_INDICATORS)
     for name, entry in summary["indicators"].items():
         assert entry["unit"] == INDICATORS[name].unit
         for year, stats in entry["years"].items():
@@ -350,30 +362,31 @@ def test_failure_while_drawing_figures_leaves_no_folder(tmp_path, monthly, monke
 
     monkeypatch.setattr(sim.report.plots, "fan_chart", boom)
     with pytest.raises(ValueError, match="cannot draw"):
-        write(tmp_path, monthly, make_figures=True)
+        write(tmp_path, monthly, figures=fan_figures)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_names_are_rejected(tmp_path, monthly):
     for name in ("../escape", "a b", "", "x/y"):
         with pytest.raises(ValueError):
-            results.write_run_results(tmp_path, name, "", HASH, {}, monthly, QUANTILES, False)
+            results.write_run_results(tmp_path, name, "", HASH, {}, monthly, QUANTILES)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_run_folder_with_figures(tmp_path):
     small = make_monthly(replicates=8, n_months=15, start="2025-10")
-    folder = write(tmp_path, small, make_figures=True, figure_langs=("en", "ko"))
+    both = functools.partial(fan_figures, langs=("en", "ko"))
+    folder = write(tmp_path, small, figures=both)
     figures = sorted(p.name for p in (folder / "figures").iterdir())
     assert figures == sorted(
-        f"fan_{name}{suffix}.png" for name in results.FIGURE_INDICATORS for suffix in ("", ".ko")
+        f"fan_{name}{suffix}.png" for name in FIGURE_INDICATORS for suffix in ("", ".ko")
     )
     for path in (folder / "figures").iterdir():
         assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert "figures/fan_production_krw.png" in manifest["files"]
     # deterministic figures: a second write gives the same PNG bytes
-    again = write(tmp_path / "again", small, make_figures=True, figure_langs=("en", "ko"))
+    again = write(tmp_path / "again", small, figures=both)
     for name in figures:
         assert (folder / "figures" / name).read_bytes() == (again / "figures" / name).read_bytes()
 
@@ -397,7 +410,7 @@ def test_compare_known_paired_shift_is_exact():
     alt["production_krw"] = base["production_krw"] * 1.25  # +25% every month
     alt["exports_usd"] = base["exports_usd"] - 1000.0  # -1000 a month: -12000 a year
     alt["employment"] = base["employment"] + 7.0  # stock: +7 at every year end
-    table = results.compare_tables(base, alt, QUANTILES)
+    table = compare_tables(base, alt, QUANTILES)
     assert list(table.columns[:4]) == ["year", "indicator", "unit", "mean_diff"]
     assert {"q05_diff", "q50_diff", "q95_diff", "mean_pct", "q50_pct", "prob_negative"} <= set(
         table.columns
@@ -415,7 +428,7 @@ def test_compare_known_paired_shift_is_exact():
         untouched = rows.loc[("active_firms", year)]
         assert (untouched[diff_cols] == 0.0).all() and untouched["prob_negative"] == 0.0
     # production diff equals a quarter of each replicate's base production, paired
-    base_annual = results.annual_table(base)
+    base_annual = annual_table(base)
     quarter = base_annual.loc[base_annual["year"] == 2025, "production_krw"].to_numpy() * 0.25
     assert rows.loc[("production_krw", 2025), "mean_diff"] == pytest.approx(quarter.mean(), 1e-15)
     assert rows.loc[("production_krw", 2025), "q50_diff"] == np.quantile(quarter, 0.5)
@@ -425,7 +438,7 @@ def test_compare_percent_undefined_when_base_is_zero():
     base = integer_monthly()
     base["tariff_cost_krw"] = 0.0
     alt = base.assign(tariff_cost_krw=5.0)
-    rows = results.compare_tables(base, alt).set_index(["indicator", "year"])
+    rows = compare_tables(base, alt).set_index(["indicator", "year"])
     assert rows.loc[("tariff_cost_krw", 2025), "q50_diff"] == 60.0
     assert math.isnan(rows.loc[("tariff_cost_krw", 2025), "mean_pct"])
 
@@ -433,18 +446,18 @@ def test_compare_percent_undefined_when_base_is_zero():
 def test_compare_requires_paired_runs():
     base = integer_monthly()
     with pytest.raises(ValueError, match="not paired"):
-        results.compare_tables(base, base[base["replicate"] < 5])
+        compare_tables(base, base[base["replicate"] < 5])
     with pytest.raises(ValueError, match="not paired"):
-        results.compare_tables(base, base[base["month"] < "2026-07"])
+        compare_tables(base, base[base["month"] < "2026-07"])
 
 
 def test_write_compare_results(tmp_path):
     base = integer_monthly()
     alts = {"tariff-15": base.assign(production_krw=base["production_krw"] * 0.98)}
     alts["tariff-25"] = base.assign(production_krw=base["production_krw"] * 0.96)
-    tables = {name: results.compare_tables(base, frame, QUANTILES) for name, frame in alts.items()}
+    tables = {name: compare_tables(base, frame, QUANTILES) for name, frame in alts.items()}
     summaries = {
-        name: results.annual_summary(results.annual_table(frame), QUANTILES)
+        name: annual_summary(annual_table(frame), QUANTILES)
         for name, frame in {"baseline": base, **alts}.items()
     }
     folder = results.write_compare_results(
@@ -455,6 +468,7 @@ def test_write_compare_results(tmp_path):
         summaries,
         {"command": "compare"},
         scenario_hash=HASH,
+        figures=compare_figures,
         now=NOW,
     )
     assert folder == tmp_path / "compare-baseline-vs-tariff-15-tariff-25" / folder.name
@@ -469,7 +483,7 @@ def test_write_compare_results(tmp_path):
     levels = pd.read_csv(folder / "levels.csv", encoding="utf-8-sig")
     assert levels["scenario"].drop_duplicates().tolist() == ["baseline", "tariff-15", "tariff-25"]
     figures = sorted(p.name for p in (folder / "figures").iterdir())
-    assert figures == sorted(f"compare_{n}.png" for n in results.FIGURE_INDICATORS)
+    assert figures == sorted(f"compare_{n}.png" for n in FIGURE_INDICATORS)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["command"] == "compare"
     assert set(manifest["files"]) == {
@@ -487,7 +501,6 @@ def test_write_compare_results(tmp_path):
         {},
         scenario_hash=HASH,
         now=NOW,
-        make_figures=False,
     )
     assert again.name == folder.name + "-2"
     assert (again / "differences.csv").read_bytes() == raw

@@ -13,7 +13,29 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis.sensitivity import run as sa
+from sim.analysis.sensitivity import evaluate
+from sim.analysis.sensitivity.design import (
+    DEFAULT_OUTPUT_INDICATORS,
+    DUMMY,
+    Factor,
+    Output,
+    SensitivityError,
+    check_samples,
+    design_values,
+    make_design,
+    resolve_outputs,
+    scenario_factors,
+)
+from sim.analysis.sensitivity.evaluate import (
+    chunk_points,
+    evaluate_points,
+    evaluate_replicates,
+    point_inputs,
+    point_replicates,
+    simulate_point,
+)
+from sim.analysis.sensitivity.indices import analyse_output
+from sim.analysis.sensitivity.run import SensitivityResult, run_sensitivity
 from sim.cli.main import main
 from sim.inputs.scenario_fields import Uniform
 from sim.inputs.scenario_files import load_scenario
@@ -23,10 +45,8 @@ from sim.report import sensitivity_plots as plots
 
 PI = math.pi
 UNIFORM_PI = Uniform(dist="uniform", low=-PI, high=PI)
-ISHIGAMI_FACTORS = [sa.Factor(name, UNIFORM_PI) for name in ("x1", "x2", "x3")] + [
-    sa.Factor(sa.DUMMY)
-]
-OUT = [sa.Output("production_krw", 2025)]  # the label is arbitrary for analytic models
+ISHIGAMI_FACTORS = [Factor(name, UNIFORM_PI) for name in ("x1", "x2", "x3")] + [Factor(DUMMY)]
+OUT = [Output("production_krw", 2025)]  # the label is arbitrary for analytic models
 S1_TRUE = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
 ST_TRUE = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
 S13_TRUE = 0.2437
@@ -44,9 +64,9 @@ def noisy_ishigami(scenario, seed, replicate, values, outputs) -> np.ndarray:
     return ishigami(scenario, seed, replicate, values, outputs) + 1.5 * noise
 
 
-def analytic(method: str, samples: int, model=ishigami, **options) -> sa.SensitivityResult:
+def analytic(method: str, samples: int, model=ishigami, **options) -> SensitivityResult:
     options.setdefault("replicates_per_point", 1)
-    return sa.run_sensitivity(
+    return run_sensitivity(
         None,
         method=method,
         samples=samples,
@@ -58,13 +78,13 @@ def analytic(method: str, samples: int, model=ishigami, **options) -> sa.Sensiti
     )
 
 
-def index(result: sa.SensitivityResult, measure: str) -> dict[str, tuple[float, float]]:
+def index(result: SensitivityResult, measure: str) -> dict[str, tuple[float, float]]:
     rows = result.indices[result.indices["measure"] == measure]
     return {r.factor: (r.value, r.conf) for r in rows.itertuples()}
 
 
 @pytest.fixture(scope="module")
-def sobol_ishigami() -> sa.SensitivityResult:
+def sobol_ishigami() -> SensitivityResult:
     return analytic("sobol", 1024, second_order=True)
 
 
@@ -75,7 +95,7 @@ def test_sobol_recovers_the_ishigami_indices(sobol_ishigami):
         assert st[name][0] == pytest.approx(ST_TRUE[name], abs=0.06), name
         assert 0 < st[name][1] < 0.15  # a bootstrap interval was computed
     # The deterministic function ignores the dummy: its indices are zero, the floor is zero.
-    assert abs(s1[sa.DUMMY][0]) < 1e-12 and abs(st[sa.DUMMY][0]) < 1e-12
+    assert abs(s1[DUMMY][0]) < 1e-12 and abs(st[DUMMY][0]) < 1e-12
     flags = sobol_ishigami.indices.set_index(["measure", "factor"])["above_noise_floor"]
     assert flags["ST", "x3"] == "yes" and flags["S1", "x3"] == "no"
 
@@ -99,19 +119,19 @@ def test_morris_ranks_x1_and_x2_above_x3():
     result = analytic("morris", 400)
     mu = {k: v[0] for k, v in index(result, "mu_star_scaled").items()}
     assert min(mu["x1"], mu["x2"]) > mu["x3"] > 0.5
-    assert mu[sa.DUMMY] == 0.0
+    assert mu[DUMMY] == 0.0
     assert {"mu", "sigma", "mu_star"} <= set(result.indices["measure"])
 
 
 def test_delta_runs_on_its_own_design_and_reuses_a_sobol_design(sobol_ishigami):
     result = analytic("delta", 256)
     delta = index(result, "delta")
-    floor = delta[sa.DUMMY][0] + delta[sa.DUMMY][1]
+    floor = delta[DUMMY][0] + delta[DUMMY][1]
     assert delta["x1"][0] > floor and delta["x2"][0] > floor
-    assert delta[sa.DUMMY][0] < 0.2  # the estimator's bias: the floor, near zero
+    assert delta[DUMMY][0] < 0.2  # the estimator's bias: the floor, near zero
     # Sample-free: the same analysis on the A and B rows of the Sobol' design.
     y = sobol_ishigami.evaluation.means[:, 0]
-    reused = sa.analyse_output(sobol_ishigami.design, y, "delta", samples=128)
+    reused = analyse_output(sobol_ishigami.design, y, "delta", samples=128)
     assert reused["delta"][0][1] > reused["delta"][0][3]  # x2 above the dummy
 
 
@@ -122,66 +142,66 @@ def test_the_dummy_measures_the_noise_of_a_stochastic_model():
     # The noise variance 1.5**2 / 2 of a point's mean against the output's variance.
     expected = 1.5**2 / 2 / (1.5**2 / 2 + 13.84)
     assert noise_share == pytest.approx(expected, abs=0.03)
-    assert st[sa.DUMMY][0] == pytest.approx(noise_share, abs=0.05)
-    assert st[sa.DUMMY][0] > 0.03
+    assert st[DUMMY][0] == pytest.approx(noise_share, abs=0.05)
+    assert st[DUMMY][0] > 0.03
     # Real drivers clear the floor; the total index of x3 is also above it.
     flags = result.indices.set_index(["measure", "factor"])["above_noise_floor"]
     assert flags["ST", "x1"] == "yes" and flags["ST", "x2"] == "yes"
-    assert result.noise_floor(OUT[0]) == pytest.approx(sum(st[sa.DUMMY]))
+    assert result.noise_floor(OUT[0]) == pytest.approx(sum(st[DUMMY]))
 
 
 # --- designs, common random numbers, point inputs ----------------------------------------------
 
 
 def test_design_values_follow_the_distributions():
-    design = sa.make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 64, seed=0)
+    design = make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 64, seed=0)
     assert design.points == 64 * (4 + 2)
-    values = sa.design_values(design, ISHIGAMI_FACTORS)
+    values = design_values(design, ISHIGAMI_FACTORS)
     x1 = np.array([v["x1"] for v in values])
     assert -PI <= x1.min() < -3 and 3 < x1.max() <= PI
-    assert all(0.0 <= v[sa.DUMMY] <= 1.0 for v in values)
-    again = sa.make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 64, seed=0)
+    assert all(0.0 <= v[DUMMY] <= 1.0 for v in values)
+    again = make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 64, seed=0)
     np.testing.assert_array_equal(design.unit, again.unit)
 
 
 def test_points_an_estimator_compares_share_their_seeds():
-    design = sa.make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 8, seed=1)
-    values = sa.design_values(design, ISHIGAMI_FACTORS)
+    design = make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 8, seed=1)
+    values = design_values(design, ISHIGAMI_FACTORS)
     step = design.rows_per_sample
     for j in range(8):
-        a = sa.point_replicates(values[j * step], 4)
+        a = point_replicates(values[j * step], 4)
         for i in range(1, 4):  # A and AB_i for every real factor: common random numbers
-            assert sa.point_replicates(values[j * step + i], 4) == a
+            assert point_replicates(values[j * step + i], 4) == a
         # AB_dummy changes only the dummy: other seeds, which is what the dummy measures.
-        assert sa.point_replicates(values[j * step + 4], 4) != a
-    assert sa.point_replicates({"x1": 0.3}, 3) == range(0, 3)
+        assert point_replicates(values[j * step + 4], 4) != a
+    assert point_replicates({"x1": 0.3}, 3) == range(0, 3)
 
 
 def test_samples_must_suit_the_method():
-    with pytest.raises(sa.SensitivityError, match="power of 2"):
-        sa.check_samples("sobol", 100)
-    with pytest.raises(sa.SensitivityError, match="second-order"):
-        sa.make_design("morris", ["a", "b"], 4, 0, second_order=True)
+    with pytest.raises(SensitivityError, match="power of 2"):
+        check_samples("sobol", 100)
+    with pytest.raises(SensitivityError, match="second-order"):
+        make_design("morris", ["a", "b"], 4, 0, second_order=True)
 
 
 def test_outputs_default_to_the_last_full_year_and_stay_in_the_period(small_scenario):
     scenario = load_scenario(small_scenario)
-    assert sa.resolve_outputs(scenario, None) == [
-        sa.Output(name, 2025) for name in sa.DEFAULT_OUTPUT_INDICATORS
+    assert resolve_outputs(scenario, None) == [
+        Output(name, 2025) for name in DEFAULT_OUTPUT_INDICATORS
     ]
-    assert sa.resolve_outputs(scenario, ["exports_usd"]) == [sa.Output("exports_usd", 2025)]
-    with pytest.raises(sa.SensitivityError, match="outside the scenario's period"):
-        sa.resolve_outputs(scenario, ["exports_usd:2031"])
-    with pytest.raises(sa.SensitivityError, match="did you mean 'exports_usd'"):
-        sa.resolve_outputs(scenario, ["export_usd:2025"])
+    assert resolve_outputs(scenario, ["exports_usd"]) == [Output("exports_usd", 2025)]
+    with pytest.raises(SensitivityError, match="outside the scenario's period"):
+        resolve_outputs(scenario, ["exports_usd:2031"])
+    with pytest.raises(SensitivityError, match="did you mean 'exports_usd'"):
+        resolve_outputs(scenario, ["export_usd:2025"])
 
 
 def test_point_inputs_set_factors_and_keep_the_rest_of_the_replicate(small_scenario):
     from sim.ensemble.replicate import replicate_inputs
 
     scenario = load_scenario(small_scenario)
-    values = {"tariffs.reciprocal.rate": 0.123, "elasticity_long_run": 2.2, sa.DUMMY: 0.5}
-    scenario_p, params = sa.point_inputs(scenario, 7, 3, values)
+    values = {"tariffs.reciprocal.rate": 0.123, "elasticity_long_run": 2.2, DUMMY: 0.5}
+    scenario_p, params = point_inputs(scenario, 7, 3, values)
     assert scenario_p.tariffs[0].rate == 0.123
     assert params.elasticity_long_run == 2.2
     # Every other parameter is the replicate's draw, exactly as `run` would use it.
@@ -213,14 +233,14 @@ def small_scenario(tmp_path) -> Path:
 
 def test_real_model_points_do_not_depend_on_workers(small_scenario):
     scenario = load_scenario(small_scenario)
-    factors = sa.scenario_factors(scenario)
-    design = sa.make_design("morris", [f.name for f in factors], 2, seed=0)
-    values = sa.design_values(design, factors)
-    outputs = [sa.Output("exports_usd", 2025), "employment:2025"]
-    model = functools.partial(sa.simulate_point, firms=120)
-    one = sa.evaluate_points(scenario, values, 2, 5, 1, outputs, model=model)
+    factors = scenario_factors(scenario)
+    design = make_design("morris", [f.name for f in factors], 2, seed=0)
+    values = design_values(design, factors)
+    outputs = [Output("exports_usd", 2025), "employment:2025"]
+    model = functools.partial(simulate_point, firms=120)
+    one = evaluate_points(scenario, values, 2, 5, 1, outputs, model=model)
     # Three chunks over two worker processes: the same numbers.
-    two = sa.evaluate_points(scenario, values, 2, 5, 2, outputs, model=model, points_per_chunk=3)
+    two = evaluate_points(scenario, values, 2, 5, 2, outputs, model=model, points_per_chunk=3)
     assert one.shape == (design.points, 2)
     np.testing.assert_array_equal(one, two)
     assert np.all(one > 0)
@@ -240,21 +260,21 @@ class Interrupting:
 
 
 def test_resume_skips_finished_chunks(tmp_path):
-    design = sa.make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 16, seed=0)
-    values = sa.design_values(design, ISHIGAMI_FACTORS)
-    per_chunk = sa.chunk_points(4)  # points per chunk at 4 replicates a point
+    design = make_design("sobol", [f.name for f in ISHIGAMI_FACTORS], 16, seed=0)
+    values = design_values(design, ISHIGAMI_FACTORS)
+    per_chunk = chunk_points(4)  # points per chunk at 4 replicates a point
     partial = tmp_path / ".partial" / "job"
     first = Interrupting(stop_at=3 * per_chunk * 4 + 5)  # inside the fourth chunk
     with pytest.raises(KeyboardInterrupt):
-        sa.evaluate_points(None, values, 4, 0, 1, OUT, model=first, partial_dir=partial)
+        evaluate_points(None, values, 4, 0, 1, OUT, model=first, partial_dir=partial)
     assert len(list(partial.glob("chunk-*.npy"))) == 3
     second = Interrupting()
-    resumed = sa.evaluate_replicates(
+    resumed = evaluate_replicates(
         None, values, 4, 0, 1, OUT, model=second, partial_dir=partial, resume=True
     )
     assert resumed.chunks_resumed == 3
     assert second.calls == (design.points - 3 * per_chunk) * 4
-    fresh = sa.evaluate_points(None, values, 4, 0, 1, OUT, model=ishigami)
+    fresh = evaluate_points(None, values, 4, 0, 1, OUT, model=ishigami)
     np.testing.assert_array_equal(resumed.means, fresh)
 
 
@@ -336,7 +356,7 @@ def test_a_scenario_without_uncertain_inputs_is_refused(tmp_path, capsys):
 
 def test_interrupted_command_resumes_from_its_chunks(small_scenario, tmp_path, monkeypatch, capsys):
     calls = {"n": 0, "stop": 0}
-    real = sa.simulate_point
+    real = simulate_point
 
     def counting(scenario, seed, replicate, values, outputs, **options):
         calls["n"] += 1
@@ -344,11 +364,11 @@ def test_interrupted_command_resumes_from_its_chunks(small_scenario, tmp_path, m
             raise KeyboardInterrupt
         return real(scenario, seed, replicate, values, outputs, firms=100, **options)
 
-    monkeypatch.setattr(sa, "simulate_point", counting)
+    monkeypatch.setattr(evaluate, "simulate_point", counting)
     out = tmp_path / "results"
     argv = ["sensitivity", str(small_scenario), "--samples", "4", "--replicates-per-point", "8"]
     argv += ["--workers", "1", "--out", str(out), "--no-figures", "--output", "exports_usd"]
-    per_chunk = sa.chunk_points(8) * 8  # simulations per chunk
+    per_chunk = chunk_points(8) * 8  # simulations per chunk
     calls["stop"] = 2 * per_chunk + 1  # interrupted in the third chunk
     assert run_cli(argv) == 130
     assert "--resume" in capsys.readouterr().err

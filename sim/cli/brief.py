@@ -1,7 +1,7 @@
 """`changwon-sim brief RESULTS [--lang ko|en] [--baseline RESULTS] [--year YEAR ...]`.
 
 Wired into `sim.cli.main` with one line in `build_parser`: `add_brief_command(sub)`. Like the other
-commands it only parses and calls the library (`sim.report.brief.compose.write_brief`); bad input
+commands it only parses and calls the library (`sim.report.brief.write.write_brief`); bad input
 becomes `sim.cli.main.InputError` (exit 2, one line), and the written files are printed, one per
 line.
 """
@@ -47,7 +47,8 @@ def add_brief_command(subparsers) -> argparse.ArgumentParser:
 
 
 def command_brief(args: argparse.Namespace) -> int:
-    from sim.report.brief.compose import BriefError, write_brief
+    from sim.report.brief.folders import BriefError
+    from sim.report.brief.write import write_brief
 
     try:
         paths = write_brief(args.results, args.lang, args.baseline, years=args.years)

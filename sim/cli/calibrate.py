@@ -108,7 +108,8 @@ def command_calibrate(args: argparse.Namespace) -> int:
     import dataclasses
     import time
 
-    from sim.analysis.calibration.fit import PRESETS, calibrate
+    from sim.analysis.calibration.fit import calibrate
+    from sim.analysis.calibration.problem import PRESETS
     from sim.analysis.calibration.report import write_fit
     from sim.cli.main import EXIT_OK, check_out_folder
     from sim.ensemble.execution import default_workers

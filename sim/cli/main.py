@@ -256,6 +256,7 @@ def command_run(args: argparse.Namespace) -> int:
     guard(args, [scenario])
     run = run_scenario(scenario, args)
     from sim.ensemble.results import write_run_results
+    from sim.report.result_figures import fan_figures
 
     with disk_errors(args.out / scenario.name, run.store):
         folder = write_run_results(
@@ -266,7 +267,7 @@ def command_run(args: argparse.Namespace) -> int:
             run.manifest,
             run.monthly,
             scenario.outputs.quantiles,
-            make_figures=not args.no_figures,
+            figures=None if args.no_figures else fan_figures,
         )
     run.store.discard()  # the result is complete: its chunks are no longer needed
     print(folder)
@@ -311,7 +312,9 @@ def command_compare(args: argparse.Namespace) -> int:
         s.name: run_scenario(s, args, replicates=replicates, seed=seed)
         for s in (base, *alternatives)
     }
-    from sim.ensemble.results import annual_summary, compare_annual, write_compare_results
+    from sim.ensemble.results import write_compare_results
+    from sim.ensemble.tables import annual_summary, compare_annual
+    from sim.report.result_figures import compare_figures
 
     quantiles = base.outputs.quantiles
     annual = {name: run.annual() for name, run in runs.items()}
@@ -339,7 +342,7 @@ def command_compare(args: argparse.Namespace) -> int:
             summaries,
             manifest,
             scenario_hash=combined,
-            make_figures=not args.no_figures,
+            figures=None if args.no_figures else compare_figures,
         )
     for run in runs.values():
         run.store.discard()
@@ -445,7 +448,7 @@ class Run:
     def annual(self):
         import pandas as pd
 
-        from sim.ensemble.results import annual_table
+        from sim.ensemble.tables import annual_table
 
         return pd.concat([annual_table(chunk) for chunk in self.monthly()], ignore_index=True)
 

@@ -5,7 +5,7 @@
         [--workers N] [--out DIR] [--resume] [--second-order] [--fixed-parameters]
         [--no-figures]
 
-Only parses and calls `sim.analysis.sensitivity.run`. Cheap to import (no numpy, no SALib at module
+Only parses and calls `sim.analysis.sensitivity`. Cheap to import (no numpy, no SALib at module
 level), and `sim.cli.main` is imported inside the functions, so `sim.cli.main` may import this
 module at its top.
 """
@@ -151,18 +151,26 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     from sim.inputs.scenario_files import load_scenario
 
     scenario = load_scenario(args.scenario)
-    from sim.analysis.sensitivity import run as sa
+    from sim.analysis.sensitivity.design import (
+        DEFAULT_SAMPLES,
+        SensitivityError,
+        check_samples,
+        resolve_outputs,
+        scenario_factors,
+    )
+    from sim.analysis.sensitivity.results import write_sensitivity_results
+    from sim.analysis.sensitivity.run import run_sensitivity
     from sim.ensemble.execution import default_workers, make_executor
 
     method = args.method
-    samples = args.samples or sa.DEFAULT_SAMPLES[method]
+    samples = args.samples or DEFAULT_SAMPLES[method]
     try:
         if args.second_order and method != "sobol":
-            raise sa.SensitivityError("--second-order needs --method sobol")
-        sa.check_samples(method, samples)
-        factors = sa.scenario_factors(scenario)
-        outputs = sa.resolve_outputs(scenario, args.output)
-    except sa.SensitivityError as error:
+            raise SensitivityError("--second-order needs --method sobol")
+        check_samples(method, samples)
+        factors = scenario_factors(scenario)
+        outputs = resolve_outputs(scenario, args.output)
+    except SensitivityError as error:
         raise InputError(str(error)) from None
     through_time = args.through_time or outputs[0].indicator
     through_time = None if through_time == "none" else through_time
@@ -177,7 +185,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
             executor,
             progress_bar(points * args.replicates_per_point, f"{scenario.name} ({method})") as bar,
         ):
-            result = sa.run_sensitivity(
+            result = run_sensitivity(
                 scenario,
                 method=method,
                 samples=samples,
@@ -195,7 +203,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
                 restart=args.restart,
                 on_chunk_done=bar,
             )
-    except sa.SensitivityError as error:
+    except SensitivityError as error:
         raise InputError(str(error)) from None
     except KeyboardInterrupt:
         print(
@@ -207,8 +215,14 @@ def command_sensitivity(args: argparse.Namespace) -> int:
         "executor": executor.description,
         "wall_seconds": round(time.time() - started, 3),
     }
-    folder = sa.write_sensitivity_results(
-        args.out, scenario, result, make_figures=not args.no_figures, manifest_extra=extra
+    from sim.report.result_figures import sensitivity_figures
+
+    folder = write_sensitivity_results(
+        args.out,
+        scenario,
+        result,
+        figures=None if args.no_figures else sensitivity_figures,
+        manifest_extra=extra,
     )
     for line in result.warnings:
         print(f"warning: {line}", file=sys.stderr)

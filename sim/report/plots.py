@@ -22,7 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter
 
-from sim.ensemble.results import quantile_columns
+from sim.ensemble.tables import quantile_columns
 from sim.model.indicators import INDICATORS, Indicator
 
 DPI = 150
@@ -103,7 +103,7 @@ def fan_chart(
 ) -> Axes:
     """Fan chart of one indicator: median line, 50% and 90% bands across replicates, history.
 
-    `quantile_table` is an annual summary (`sim.ensemble.results.annual_summary`: columns year,
+    `quantile_table` is an annual summary (`sim.ensemble.tables.annual_summary`: columns year,
     indicator, q05 ... and optionally months), either for all indicators or only this one. `years`
     picks and orders the years drawn (None: all in the table). The bands use q25-q75 and q05-q95; if
     a level is missing the nearest available one is used and the legend states the real coverage.
@@ -186,7 +186,7 @@ def compare_chart(
 ) -> Axes:
     """Paired difference alternative - base of one indicator by year; a line+band per alternative.
 
-    `differences` is either {alternative name: `sim.ensemble.results.compare_tables(...)` output} or
+    `differences` is either {alternative name: `sim.ensemble.tables.compare_tables(...)` output} or
     one frame with an `alternative` column (as in differences.csv). Draws the median of the paired
     difference and its 10-90% band (nearest available levels otherwise), and a zero line.
     `percent=True` draws the difference in percent of the base run instead of in units.

@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.analysis.sensitivity.run import DUMMY, MAIN_MEASURE
+from sim.analysis.sensitivity.design import DUMMY, MAIN_MEASURE
 from sim.report.plots import indicator_label, new_axes
 
 MEASURE_LABELS: dict[str, str] = {

@@ -36,30 +36,23 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from sim.analysis.calibration.fit import (
-    SMART_FACTORY,
-    Problem,
-    Settings,
-    Task,
-    Workers,
-    free_parameters,
-    load_targets,
-    predictive,
-    prior_sample,
-    read_posterior_table,
-    simulate,
-)
+from sim.analysis.calibration.fit import read_posterior_table
+from sim.analysis.calibration.posterior import predictive
+from sim.analysis.calibration.problem import Problem, Settings, Task, Workers, simulate
 from sim.analysis.calibration.report import (
-    LEVEL_UNITS,
-    OBSERVED,
     atomic_write,
     csv_text,
-    plot_annual,
     replace_folder,
-    save,
     show_level,
     table,
     unit_of,
+)
+from sim.analysis.calibration.report_figures import LEVEL_UNITS, OBSERVED, plot_annual, save
+from sim.analysis.calibration.targets import (
+    SMART_FACTORY,
+    free_parameters,
+    load_targets,
+    prior_sample,
 )
 from sim.inputs.parameters import CALIBRATION_DIR, registry_id
 

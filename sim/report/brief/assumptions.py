@@ -1,0 +1,348 @@
+"""The brief's sections on what a run assumed: the scenario's inputs in plain words (from its
+resolved scenario.yaml) and the calibration and data sources it used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sim.model.indicators import INDICATORS
+from sim.report.brief import numbers, wording
+from sim.report.brief.document import Block, Bullets, Heading, Paragraph, Table, code, md
+from sim.report.brief.folders import Comparison, RunFolder
+from sim.report.brief.wording import text
+
+
+def _number_text(x: float, kind: str, lang: str) -> str:
+    """A scenario number for reading: shares as % ('15%', '1.7%'), others as '1,364.4', '0.8'."""
+    value = 100 * float(x) if kind == "share" else float(x)
+    if value == 0 or abs(value) >= 1:
+        shown = f"{value:,.2f}".rstrip("0").rstrip(".")
+    else:
+        shown = f"{value:.3g}"
+    return shown + ("%" if kind == "share" else "")
+
+
+def _distribution(spec: Mapping[str, Any], kind: str, lang: str) -> str:
+    def f(key: str) -> str:
+        return _number_text(spec[key], kind, lang)
+
+    dist = spec.get("dist")
+    if dist == "uniform":
+        return text(lang, "dist_uniform", low=f("low"), high=f("high"))
+    if dist == "triangular":
+        return text(lang, "dist_triangular", low=f("low"), mode=f("mode"), high=f("high"))
+    if dist == "normal":
+        bounds = ""
+        if spec.get("low") is not None and spec.get("high") is not None:
+            bounds = text(lang, "dist_normal_bounds", low=f("low"), high=f("high"))
+        return text(lang, "dist_normal", mean=f("mean"), sd=f("sd"), bounds=bounds)
+    if dist == "lognormal":
+        return text(lang, "dist_lognormal", median=f("median"), sigma=f"{spec['sigma']:.3g}")
+    return md(json.dumps(spec, ensure_ascii=False))
+
+
+def _money(spec: Mapping[str, Any], lang: str) -> str:
+    if spec.get("value_usd") is not None:
+        return numbers.format_usd(spec["value_usd"], lang)
+    if spec.get("value_krw") is not None:
+        return numbers.format_krw(spec["value_krw"], lang)
+    return numbers.MISSING[lang]
+
+
+def _number_or_path(value: Any, fmt, lang: str) -> str:
+    if isinstance(value, Mapping):
+        points = [f"{numbers.format_month(str(m), lang)} {fmt(v)}" for m, v in value.items()]
+        return " → ".join(points)
+    return fmt(value)
+
+
+def _end(section: Mapping[str, Any], lang: str) -> str:
+    end = section.get("end")
+    if not end:
+        return ""
+    return (
+        f" {numbers.format_month(str(end), lang)}까지"
+        if lang == "ko"
+        else (f" to {numbers.format_month(str(end), lang)}")
+    )
+
+
+_SECTION_NAMES = {
+    "ko": {
+        "period": "기간",
+        "macro": "거시 여건",
+        "tariffs": "관세",
+        "ai_factory": "AI 공장 지원사업",
+        "defence_exports": "방산 수출",
+        "export_support": "수출 지원",
+        "parameters": "고정 매개변수",
+        "uncertain": "불확실한 입력",
+    },
+    "en": {
+        "period": "period",
+        "macro": "economy",
+        "tariffs": "tariffs",
+        "ai_factory": "AI-factory programme",
+        "defence_exports": "defence exports",
+        "export_support": "export support",
+        "parameters": "fixed parameters",
+        "uncertain": "uncertain inputs",
+    },
+}
+
+
+def assumptions_section(run: RunFolder, comparison: Comparison | None, lang: str) -> list[Block]:
+    """What the scenario assumes, from its resolved scenario.yaml, in plain words."""
+    s = run.scenario
+    blocks: list[Block] = [Heading(text(lang, "assumptions"))]
+    if s.get("description"):
+        words = md(" ".join(str(s["description"]).split()))
+        blocks.append(Paragraph(text(lang, "description", text=words)))
+    items = []
+    period = s.get("period", {})
+    items.append(
+        text(
+            lang,
+            "period",
+            start=numbers.format_month(str(period.get("start")), lang),
+            end=numbers.format_month(str(period.get("end")), lang),
+            replicates=run.replicates,
+            seed=run.seed,
+        )
+    )
+    macro = s.get("macro", {})
+    krw_unit = "원" if lang == "ko" else " KRW per USD"
+    growth = macro.get("demand_growth", {}) or {}
+    demand = ", ".join(
+        f"{wording.PARTNER[lang].get(p, p)} {_number_text(v, 'share', lang)}"
+        for p, v in growth.items()
+    )
+    items.append(
+        text(
+            lang,
+            "macro",
+            krw=_number_or_path(
+                macro.get("krw_per_usd"), lambda v: f"{float(v):,.1f}{krw_unit}", lang
+            ),
+            ppi=_number_or_path(
+                macro.get("producer_price_growth"), lambda v: _number_text(v, "share", lang), lang
+            ),
+            demand=demand or numbers.MISSING[lang],
+        )
+    )
+    ai = s.get("ai_factory")
+    if ai:
+        items.append(
+            text(
+                lang,
+                "ai_factory",
+                start=numbers.format_month(str(ai["start"]), lang),
+                end=_end(ai, lang),
+                firms=round(float(ai["subsidised_firms_per_year"])),
+                share=_number_text(ai["subsidy_share"], "share", lang),
+            )
+        )
+    else:
+        items.append(text(lang, "no_ai_factory"))
+    defence = s.get("defence_exports") or {}
+    contracts = defence.get("contracts") or []
+    pipeline = defence.get("pipeline")
+    if not contracts and not pipeline:
+        items.append(text(lang, "no_defence"))
+    if pipeline:
+        items.append(
+            text(
+                lang,
+                "pipeline",
+                start=numbers.format_month(str(pipeline["start"]), lang),
+                orders=f"{float(pipeline['orders_per_year']):.3g}",
+                value=_distribution_money(pipeline["value_usd"], lang),
+                primes=", ".join(
+                    wording.ANCHOR[lang].get(p, p) for p in pipeline.get("primes", [])
+                ),
+            )
+        )
+    support = s.get("export_support")
+    if support:
+        items.append(
+            text(
+                lang,
+                "export_support",
+                start=numbers.format_month(str(support["start"]), lang),
+                end=_end(support, lang),
+                credit=numbers.format_krw(support["credit_line_krw"], lang),
+                boost=_number_text(support["diversion_boost"], "share", lang),
+            )
+        )
+    overrides = s.get("parameters") or {}
+    if overrides:
+        listed = ", ".join(
+            f"{md(wording.factor_label(k, lang))} = {_number_text(v, 'number', lang)}"
+            for k, v in overrides.items()
+        )
+        items.append(text(lang, "overrides", items=listed))
+    if comparison is not None:
+        base = comparison.base.scenario
+        differ = [
+            _SECTION_NAMES[lang][key]
+            for key in _SECTION_NAMES[lang]
+            if _canonical(s.get(key)) != _canonical(base.get(key))
+        ]
+        items.append(
+            text(lang, "differs_from_base", parts=", ".join(differ))
+            if differ
+            else text(lang, "same_as_base")
+        )
+    blocks.append(Bullets(tuple(items)))
+
+    tariffs = s.get("tariffs") or []
+    if tariffs:
+        blocks.append(Paragraph(text(lang, "tariffs")))
+        rows = []
+        for t in tariffs:
+            sectors = t.get("sectors", "all")
+            names = (
+                wording.SECTOR[lang]["all"]
+                if sectors == "all"
+                else ", ".join(wording.SECTOR[lang].get(x, x) for x in sectors)
+            )
+            rows.append(
+                (
+                    code(t["name"]),
+                    wording.PARTNER[lang].get(t["partner"], t["partner"]),
+                    names,
+                    _number_text(t["rate"], "share", lang),
+                    numbers.format_span(str(t["start"]), t.get("end") and str(t["end"]), lang),
+                )
+            )
+        header = tuple(text(lang, "tariff_header").split("|"))
+        blocks.append(Table(header, tuple(rows), numeric=(3,)))
+    else:
+        blocks.append(Paragraph(text(lang, "no_tariffs")))
+    if contracts:
+        blocks.append(Paragraph(text(lang, "contracts")))
+        blocks.append(
+            Bullets(
+                tuple(
+                    text(
+                        lang,
+                        "contract_item",
+                        name=md(c["name"]),
+                        prime=wording.ANCHOR[lang].get(c["prime"], c["prime"]),
+                        value=_money(c, lang),
+                        signed=numbers.format_month(str(c["signed"]), lang),
+                        start=numbers.format_month(str(c["delivery"]["start"]), lang),
+                        months=c["delivery"]["months"],
+                    )
+                    for c in contracts
+                )
+            )
+        )
+    uncertain = s.get("uncertain") or {}
+    if uncertain:
+        blocks.append(Paragraph(text(lang, "uncertain")))
+        blocks.append(
+            Bullets(
+                tuple(
+                    f"{wording.capitalize(md(wording.factor_label(key, lang)))}: "
+                    f"{_distribution(spec, wording.factor_kind(key), lang)}"
+                    for key, spec in uncertain.items()
+                )
+            )
+        )
+    else:
+        blocks.append(Paragraph(text(lang, "no_uncertain")))
+    return blocks
+
+
+def _distribution_money(spec: Mapping[str, Any], lang: str) -> str:
+    """A distribution of dollar values: 'median 10억 달러, σ 0.8 (lognormal)'."""
+    money = {k: numbers.format_usd(v, lang) for k, v in spec.items() if k not in ("dist", "sigma")}
+    dist = spec.get("dist")
+    if dist == "lognormal":
+        return text(lang, "dist_lognormal", median=money["median"], sigma=f"{spec['sigma']:.3g}")
+    if dist == "uniform":
+        return text(lang, "dist_uniform", low=money["low"], high=money["high"])
+    if dist == "triangular":
+        return text(
+            lang, "dist_triangular", low=money["low"], mode=money["mode"], high=money["high"]
+        )
+    if dist == "normal":
+        bounds = ""
+        if spec.get("low") is not None and spec.get("high") is not None:
+            bounds = text(lang, "dist_normal_bounds", low=money["low"], high=money["high"])
+        return text(lang, "dist_normal", mean=money["mean"], sd=money["sd"], bounds=bounds)
+    return md(json.dumps(spec, ensure_ascii=False))
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def _fit_quality(calibration: str, lang: str) -> str:
+    """When and how well the fit the run used matched its targets, from `calibration/fit.json`
+    (empty if that file belongs to another fit)."""
+    from sim.inputs.paths import CALIBRATION_DIR
+
+    try:
+        fit = json.loads((CALIBRATION_DIR / "fit.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if fit.get("fit_id") != calibration:
+        return ""
+    targets = fit.get("targets", [])
+    return text(
+        lang,
+        "calibration_quality",
+        date=str(fit.get("created_utc", ""))[:10],
+        inside90=sum(1 for t in targets if t.get("in90")),
+        inside50=sum(1 for t in targets if t.get("in50")),
+        total=len(targets),
+    )
+
+
+def calibration_section(run: RunFolder, lang: str) -> list[Block]:
+    from sim.analysis.history import history_sources
+    from sim.inputs.parameters import load_registry, registry_id
+
+    calibration = str(run.manifest.get("calibration_id", "unknown"))
+    if calibration.startswith("prior-"):
+        first = text(lang, "calibration_prior", id=calibration)
+    else:
+        first = text(lang, "calibration_fitted", id=calibration) + _fit_quality(calibration, lang)
+    if run.manifest.get("parameters") == "central values":
+        first += text(lang, "calibration_fixed")
+    blocks: list[Block] = [Heading(text(lang, "calibration")), Paragraph(first)]
+    items = []
+    try:
+        registry = load_registry()
+        kinds = {
+            k: sum(1 for s in registry.values() if s.kind == k)
+            for k in ("fact", "literature", "calibrated", "assumption")
+        }
+        items.append(text(lang, "registry_counts", total=len(registry), **kinds))
+        now = registry_id()
+        if now != calibration:
+            items.append(text(lang, "registry_changed", now=now))
+    except (OSError, ValueError) as error:  # the brief is still useful without the registry
+        items.append(md(f"calibration/parameters.yaml: {error}"))
+    blocks.append(Bullets(tuple(items)))
+    sources = history_sources()
+    blocks.append(Paragraph(text(lang, "sources")))
+    blocks.append(
+        Bullets(
+            tuple(
+                text(
+                    lang,
+                    "source_item",
+                    label=INDICATORS[name].label_ko if lang == "ko" else INDICATORS[name].label_en,
+                    source=md(source),
+                )
+                for name, source in sources.items()
+            )
+        )
+    )
+    return blocks

@@ -1,0 +1,130 @@
+"""The figures of a results folder: fan charts of a run, charts of a comparison's paired
+differences, and the charts of a sensitivity analysis, as (relative path, PNG bytes).
+
+The writers of results folders (`sim.ensemble.results`, `sim.analysis.sensitivity.results`) take
+these functions as their `figures` argument, so the folder's files and their hashes in
+manifest.json are written together, while nothing below the reporting layer imports plotting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+
+from sim.analysis.sensitivity.design import MAIN_MEASURE
+from sim.analysis.sensitivity.run import SensitivityResult
+from sim.ensemble.tables import MAIN_INDICATORS
+
+#: Fan charts / comparison charts written into result folders.
+FIGURE_INDICATORS: tuple[str, ...] = (*MAIN_INDICATORS, "region_production_krw")
+
+
+def _render(draw: Callable[[], Any]) -> bytes:
+    """PNG bytes of the figure `draw()` makes, with rcParams restored afterwards.
+
+    The rc context keeps one figure's settings (e.g. the Korean font) from leaking into the next,
+    so a figure's bytes do not depend on what was drawn before it in the process.
+    """
+    import matplotlib
+
+    from sim.report.plots import figure_png_bytes
+
+    with matplotlib.rc_context():
+        ax = draw()
+        return figure_png_bytes(ax.figure)
+
+
+def _figure_suffix(lang: str) -> str:
+    return "" if lang == "en" else f".{lang}"
+
+
+def fan_figures(
+    summary: pd.DataFrame, replicates: int, langs: Sequence[str] = ("en",)
+) -> Iterator[tuple[str, bytes]]:
+    """figures/fan_<indicator>[.<lang>].png of a run (English unsuffixed), from its
+    `annual_summary` table, with the reported history."""
+    for lang in langs:
+        if lang not in ("en", "ko"):
+            raise ValueError(f"figure language must be 'en' or 'ko' (got {lang!r})")
+    from sim.analysis.history import load_history
+    from sim.report import plots
+
+    history = load_history()
+    for lang in langs:
+        for name in FIGURE_INDICATORS:
+            png = _render(
+                lambda name=name, lang=lang: plots.fan_chart(
+                    None, summary, name, history.get(name), lang=lang, replicates=replicates
+                )
+            )
+            yield f"figures/fan_{name}{_figure_suffix(lang)}.png", png
+
+
+def compare_figures(
+    differences: pd.DataFrame, base_name: str, langs: Sequence[str] = ("en",)
+) -> Iterator[tuple[str, bytes]]:
+    """figures/compare_<indicator>[.<lang>].png of a comparison, from its differences table."""
+    from sim.report import plots
+
+    for lang in langs:
+        for name in FIGURE_INDICATORS:
+            png = _render(
+                lambda name=name, lang=lang: plots.compare_chart(
+                    None, differences, name, lang=lang, base_name=base_name
+                )
+            )
+            yield f"figures/compare_{name}{_figure_suffix(lang)}.png", png
+
+
+def sensitivity_figures(
+    result: SensitivityResult, title: str | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """(relative path, PNG bytes) of every figure of a result."""
+    from sim.report import sensitivity_plots as plots
+
+    floor_of = {o.label: result.noise_floor(o) for o in result.outputs}
+    for output in result.headline:
+        stem = f"{output.indicator}_{output.year}"
+        yield (
+            f"figures/indices_{stem}.png",
+            _render(
+                lambda o=output: plots.index_bars(
+                    result.indices, o.indicator, o.year, result.method, title=title
+                )
+            ),
+        )
+        if result.method == "morris":
+            yield (
+                f"figures/morris_{stem}.png",
+                _render(lambda o=output: plots.morris_scatter(result.indices, o.indicator, o.year)),
+            )
+        if result.second_order:
+            yield (
+                f"figures/second_order_{stem}.png",
+                _render(
+                    lambda o=output: plots.second_order_heatmap(result.indices, o.indicator, o.year)
+                ),
+            )
+        yield (
+            f"figures/convergence_{stem}.png",
+            _render(
+                lambda o=output: plots.convergence_chart(
+                    result.convergence,
+                    o.indicator,
+                    o.year,
+                    MAIN_MEASURE[result.method],
+                    noise_floor=floor_of[o.label],
+                )
+            ),
+        )
+    if result.through_time:
+        yield (
+            f"figures/through_time_{result.through_time}.png",
+            _render(
+                lambda: plots.through_time_chart(
+                    result.indices, result.through_time, MAIN_MEASURE[result.method]
+                )
+            ),
+        )
