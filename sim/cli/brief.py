@@ -1,9 +1,8 @@
 """`changwon-sim brief RESULTS [--lang ko|en] [--baseline RESULTS] [--year YEAR ...]`.
 
-Wired into `sim.cli.main` with one line in `build_parser`: `add_brief_command(sub)`. Like the other
-commands it only parses and calls the library (`sim.report.brief.write.write_brief`); bad input
-becomes `sim.cli.main.InputError` (exit 2, one line), and the written files are printed, one per
-line.
+Like the other commands it only parses and calls the library (`sim.report.brief.write.write_brief`);
+bad input becomes `sim.cli.common.InputError` (exit 2, one line), and the written files are
+printed, one per line.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.main import EXIT_OK, InputError
+from sim.cli.common import EXIT_OK, InputError
 
 
 def add_brief_command(subparsers) -> argparse.ArgumentParser:

@@ -5,9 +5,9 @@
         [--workers N] [--out DIR] [--resume] [--second-order] [--fixed-parameters]
         [--no-figures]
 
-Only parses and calls `sim.analysis.sensitivity`. Cheap to import (no numpy, no SALib at module
-level), and `sim.cli.main` is imported inside the functions, so `sim.cli.main` may import this
-module at its top.
+Only parses and calls `sim.analysis.sensitivity` (`run_sensitivity`, `write_sensitivity_results`,
+with the figures of `sim.report.result_figures.sensitivity_figures`). Cheap to import (no numpy,
+no SALib at module level).
 """
 
 from __future__ import annotations
@@ -17,13 +17,21 @@ import sys
 import time
 from pathlib import Path
 
+from sim.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    InputError,
+    check_out_folder,
+    non_negative_int,
+    positive_int,
+    progress_bar,
+)
+
 METHOD_CHOICES = ("sobol", "morris", "delta")
 
 
 def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
     """Add the `sensitivity` subcommand to `subparsers` (from `add_subparsers`); returns it."""
-    from sim.cli.main import non_negative_int, positive_int
-
     parser = subparsers.add_parser(
         "sensitivity",
         help="rank the scenario's uncertain inputs by how much they drive chosen outputs",
@@ -132,8 +140,6 @@ def through_time_spec(text: str) -> str:
 
 
 def replicates_spec(text: str) -> int:
-    from sim.cli.main import positive_int
-
     value = positive_int(text)
     if value > 1000:
         raise argparse.ArgumentTypeError(f"must be at most 1000 (got {text})")
@@ -147,7 +153,6 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     (a year outside the period, a sample size the method cannot use) raise `InputError`. An
     interruption keeps the finished chunks and exits 130: `--resume` then continues.
     """
-    from sim.cli.main import EXIT_INTERRUPTED, EXIT_OK, InputError, check_out_folder, progress_bar
     from sim.inputs.scenario_files import load_scenario
 
     scenario = load_scenario(args.scenario)

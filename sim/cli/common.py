@@ -1,0 +1,164 @@
+"""Shared by the commands: exit codes, the errors a command raises for `sim.cli.main.main` to
+report, argument types, the check of an output folder, disk errors, and progress bars.
+
+Cheap to import (the standard library only): every command module imports it at its top.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILURE, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: `--preset` of `calibrate` and `validate` (the keys of their PRESETS, kept here so that building
+#: the parser imports no numerical library).
+PRESET_CHOICES = ("full", "quick")
+
+
+class InputError(Exception):
+    """Invalid input found outside the scenario file (a folder, a flag value)."""
+
+
+class Interrupted(Exception):
+    """Work stopped by the user; what was finished is kept."""
+
+
+class WriteError(Exception):
+    """The disk refused a write (full, read-only, quota); what was finished is kept."""
+
+
+#: Characters that `str.splitlines` breaks a line at: never printed raw inside one message.
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def one_line(text: str) -> str:
+    """A message on one line: a line break inside it (from a key or a file name) is escaped."""
+    return "".join(repr(char)[1:-1] if char in _LINE_BREAKS else char for char in text)
+
+
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {text})")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number (got {text})") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0 (got {text})")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number (got {text})") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative (got {text})")
+    return value
+
+
+def check_out_folder(out: Path, name: str = "") -> None:
+    """The results root and the scenario's folder in it must be folders (or not exist yet) that
+    can be written, as must the nearest existing folder above them (where they will be made)."""
+    import os
+
+    folder = out / name if name else out
+    probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not probe.is_dir():
+        raise InputError(f"--out {out}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"--out {out}: cannot write to {probe}")
+
+
+class disk_errors:
+    """Turn an OSError while writing (disk full, read-only, quota) into a one-line WriteError
+    naming the folder and saying what was kept."""
+
+    def __init__(self, folder: Path, store: Any) -> None:
+        self.folder, self.store = folder, store
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        import errno
+        import os
+
+        disk = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+        if not isinstance(error, OSError) or error.errno not in disk:
+            return False  # e.g. a Dask scheduler that cannot be reached is not a disk problem
+        reason = error.strerror or os.strerror(error.errno or 0) or str(error)
+        kept = ""
+        if self.store is not None and self.store.finished():
+            kept = (
+                f"; the finished chunks are kept in {self.store.folder}: free space, then run "
+                "the same command with --resume"
+            )
+        raise WriteError(f"cannot write to {self.folder}: {reason}{kept}") from None
+
+
+class progress_bar:
+    """A tqdm bar on a terminal; silent in logs and pipes."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.label, self.bar = total, label, None
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, desc=self.label, unit="replicate", leave=False)
+            return self.bar.update
+        return None
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class Progress:
+    """One tqdm bar per stage on a terminal; silent in logs and pipes (stage notes go to
+    stderr only on a terminal too)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.stage = None
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if not self.tty:
+            return
+        from tqdm import tqdm
+
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, desc=stage, unit="step", leave=False)
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def log(self, message: str) -> None:
+        if self.tty:
+            self.close()
+            print(message, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+            self.stage = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

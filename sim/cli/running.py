@@ -1,0 +1,207 @@
+"""Running scenarios from the command line, shared by `run` and `compare`: the run options, the
+guard against jobs above the time, memory or disk limits, and running every replicate of a
+scenario in chunks (resuming from saved chunks when asked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim import MODEL_VERSION, __version__
+from sim.cli.common import (
+    InputError,
+    Interrupted,
+    disk_errors,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    progress_bar,
+)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--replicates", type=positive_int, help="override the scenario's runs")
+    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("results"), help="results root (default: ./results)"
+    )
+    parser.add_argument(
+        "--fixed-parameters",
+        action="store_true",
+        help="every replicate uses the central parameter values (no parameter uncertainty)",
+    )
+    parser.add_argument("--no-figures", action="store_true", help="skip the fan charts")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument(
+        "--resume", action="store_true", help="finish an interrupted run from its saved chunks"
+    )
+    again.add_argument(
+        "--restart", action="store_true", help="discard an interrupted run's chunks, start over"
+    )
+    parser.add_argument(
+        "--max-minutes",
+        type=positive_float,
+        default=60.0,
+        metavar="M",
+        help="refuse a run estimated to take longer than M minutes (default 60), unless --yes",
+    )
+    parser.add_argument(
+        "--max-memory-gb",
+        type=positive_float,
+        metavar="GB",
+        help="refuse a run estimated to need more memory (default: this machine's), unless --yes",
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help="run even if the estimate is above those limits"
+    )
+
+
+def guard(args: argparse.Namespace, scenarios: list, replicates: int | None = None) -> None:
+    """Refuse a run estimated above --max-minutes or --max-memory-gb (or the free disk space)
+    unless --yes; see `sim.ensemble.guards`."""
+    from sim.ensemble.guards import (
+        LimitError,
+        check_limits,
+        estimate_run,
+        free_disk_bytes,
+        machine_memory_bytes,
+    )
+
+    if args.scheduler:
+        workers = None  # a cluster: its size and memory are not known here
+    else:
+        from sim.ensemble.execution import default_workers
+
+        workers = args.workers or default_workers()
+    estimates = [
+        estimate_run(
+            replicates or args.replicates or s.runs.replicates, s.period.months, workers=workers
+        )
+        for s in scenarios
+    ]
+    total = sum(estimates[1:], estimates[0])
+    max_memory = args.max_memory_gb * 1e9 if args.max_memory_gb else machine_memory_bytes()
+    try:
+        check_limits(
+            total,
+            max_seconds=args.max_minutes * 60,
+            max_memory_bytes=max_memory,
+            confirmed=args.yes,
+            free_disk_bytes=free_disk_bytes(args.out),
+        )
+    except LimitError as error:
+        raise InputError(str(error)) from None
+
+
+@dataclass
+class Run:
+    """A finished run of replicates, its chunks on disk."""
+
+    store: Any
+    parts: list
+    months: list[str]
+    manifest: dict
+    yaml: str
+
+    def monthly(self):
+        from sim.ensemble.execution import monthly_chunks
+
+        return monthly_chunks(self.store, self.parts, self.months)
+
+    def annual(self):
+        import pandas as pd
+
+        from sim.ensemble.tables import annual_table
+
+        return pd.concat([annual_table(chunk) for chunk in self.monthly()], ignore_index=True)
+
+
+def run_scenario(scenario, args, replicates: int | None = None, seed: int | None = None) -> Run:
+    """Run every replicate of a scenario (resuming from saved chunks if asked)."""
+    import platform
+
+    import mesa
+    import numpy as np
+
+    from sim.ensemble.execution import (
+        CHUNK_REPLICATES,
+        ChunkStore,
+        chunks,
+        job_id,
+        make_executor,
+        period_months,
+        run_replicates,
+    )
+    from sim.inputs.parameters import registry_id
+    from sim.inputs.scenario_files import resolved_yaml, scenario_hash
+
+    replicates = replicates or args.replicates or scenario.runs.replicates
+    seed = seed if seed is not None else (scenario.runs.seed if args.seed is None else args.seed)
+    executor = make_executor(args.workers, args.scheduler)
+    digest = scenario_hash(scenario)
+    calibration = registry_id()
+    key = job_id(
+        digest,
+        seed,
+        replicates,
+        args.fixed_parameters,
+        MODEL_VERSION,
+        calibration,
+        CHUNK_REPLICATES,
+    )
+    store = ChunkStore(args.out / scenario.name / ".jobs" / key)
+    total = len(chunks(replicates))
+    kept = len(store.finished())
+    if args.restart:
+        store.discard()
+    elif kept and not args.resume:
+        raise InputError(
+            f"{kept} of {total} chunks of an interrupted run of {scenario.name} are kept in "
+            f"{store.folder}: add --resume to finish it, or --restart to discard them"
+        )
+    started = time.time()
+    try:
+        with (
+            executor,
+            disk_errors(store.folder, store),
+            progress_bar(replicates, scenario.name) as advance,
+        ):
+            parts = run_replicates(
+                scenario, replicates, seed, args.fixed_parameters, executor, store, advance
+            )
+    except KeyboardInterrupt:
+        done = len(store.finished())
+        raise Interrupted(
+            f"{done} of {total} chunks of {scenario.name} are kept; run the same command with "
+            "--resume to finish"
+        ) from None
+    manifest = {
+        "scenario": scenario.name,
+        "title": scenario.title,
+        "scenario_hash": digest,
+        "seed": seed,
+        "replicates": replicates,
+        "seeding": "numpy SeedSequence(seed, spawn_key=(replicate, stream))",
+        "parameters": "central values" if args.fixed_parameters else "drawn per replicate",
+        "calibration_id": calibration,
+        "package_version": __version__,
+        "model_version": MODEL_VERSION,
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "mesa": mesa.__version__,
+        },
+        "executor": executor.description,
+        "resumed_chunks": kept if args.resume else 0,
+        "timings": {"simulation_seconds": round(time.time() - started, 3)},
+    }
+    return Run(store, parts, period_months(scenario), manifest, resolved_yaml(scenario))
