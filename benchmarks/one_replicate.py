@@ -1,7 +1,7 @@
 """Speed of one replicate of the full population over 72 months, against the firm-by-firm model.
 
-Prints ns per firm-month of the array model (`ChangwonModel.step`) and of the plain Mesa
-reference in `tests/reference_model.py`, stepped on the same population and draws in the same run.
+Prints ns per firm-month of the array model (`ChangwonModel.step`) and of the plain Mesa reference
+in `tests/model/reference_model.py`, stepped on the same population and draws in the same run.
 Firm-months count active firms. Run: `.venv/bin/python benchmarks/one_replicate.py [--repeats N]`.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "model"))
 
 from reference_model import run_reference  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""The array model against the firm-by-firm reference (`tests/reference_model.py`).
+"""The array model against the firm-by-firm reference (`tests/model/reference_model.py`).
 
 On a small population, a scenario that exercises every mechanism (a US tariff, an AI-factory
 programme with slots, export support, a named defence contract and a pipeline of orders, and

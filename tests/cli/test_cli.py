@@ -13,7 +13,7 @@ import pytest
 from sim.cli.main import main
 from sim.model.indicators import INDICATOR_NAMES
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 SMALL = """\
 name: small-tariff

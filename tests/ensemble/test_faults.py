@@ -3,7 +3,7 @@ mid-run, a NaN in the model's state, and where results may and may not be writte
 
 Each ends in a complete, correct result (the same bytes as an undisturbed run) or in a clear
 one-line error with finished work kept and resumable. SIGINT and SIGKILL of a whole run are in
-tests/test_execution.py.
+tests/ensemble/test_execution.py.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from sim.cli.main import main
 from sim.inputs.safe_yaml import MAX_ALIAS_NODES
 from sim.inputs.scenario_files import MAX_EXTENDS_DEPTH, load_scenario, resolved_yaml
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 SMALL = """\
 name: small
