@@ -363,6 +363,8 @@ def posterior_method(fit: Fit) -> str:
     s = fit.settings
     if fit.posterior.method == "quasi":
         scale = fit.posterior.generations[0].epsilon
+        # `sim.calibration` below (and in `readme`) names the calibration package,
+        # sim/analysis/calibration/; the wording is that of the committed fit report.
         return (
             "3. **Posterior**: the Laplace-type quasi-posterior of the same objective "
             "(Chernozhukov and Hong 2003), prior x exp(-J / 2k): the tolerances act as the "

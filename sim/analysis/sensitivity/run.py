@@ -3,16 +3,16 @@
 The factors are a scenario's `uncertain` inputs (parameter names and dotted scenario paths) plus
 one dummy factor. The pipeline is SALib's `sample -> evaluate -> analyze`:
 
-1. **design** (`make_design`): a SALib design on the unit cube [0, 1]^D — Saltelli/Sobol' for
+1. **design** (`design.make_design`): a SALib design on the unit cube [0, 1]^D — Saltelli/Sobol' for
    `sobol`, Morris trajectories (4 levels) for `morris`, a Latin hypercube for `delta`. A factor's
-   value is its distribution's `ppf(u)`, so non-uniform inputs are sampled by their distribution
-   and the indices answer "how much of the forecast range comes from this input as the scenario
-   states its uncertainty".
-2. **evaluate** (`evaluate_points`): each design point is simulated for `replicates_per_point`
-   replicates and the output is their mean. Points are cut into chunks that run in worker
-   processes; finished chunks are written to a `.partial` folder so that an interrupted job
-   resumes where it stopped. The result does not depend on the number of workers.
-3. **analyze** (`analyse`): Sobol' first and total order (second order on request) with
+   value is its distribution's `ppf(u)`, so non-uniform inputs are sampled by their distribution and
+   the indices answer "how much of the forecast range comes from this input as the scenario states
+   its uncertainty".
+2. **evaluate** (`evaluate.evaluate_points`): each design point is simulated for
+   `replicates_per_point` replicates and the output is their mean. Points are cut into chunks that
+   run in worker processes; finished chunks are written to a `.partial` folder so that an
+   interrupted job resumes where it stopped. The result does not depend on the number of workers.
+3. **analyze** (`indices.analyse`): Sobol' first and total order (second order on request) with
    bootstrap confidence intervals; Morris mu*, mu, sigma; the moment-independent delta index
    (which needs no special design, so `analyse(..., method="delta")` also runs on a Sobol' or
    Morris design). A convergence table repeats the analysis on the first N/4, N/2 and N base
@@ -20,18 +20,19 @@ one dummy factor. The pipeline is SALib's `sample -> evaluate -> analyze`:
 
 Randomness handled honestly. Everything that is not a factor — non-factor parameters drawn from
 their priors, the population, the monthly shocks — comes from the replicate's seed, exactly as in
-`run`. Common random numbers: a design point runs replicates `b*R .. b*R+R-1`, where the block
-`b` is picked by the dummy factor's value. The dummy sets no model input; it only decides which
-random numbers a point uses. So every pair of points an estimator compares to measure a real
-factor (A and AB_i in Sobol', neighbours on a Morris trajectory) shares its seeds, and the
-dummy's own index measures the model's randomness: it is the noise floor. Noise can lift a
-factor's total-order index, Morris mu* or delta up to the dummy's, so a factor whose interval
-does not clear the dummy's cannot be told from noise (`floor_rule`; column `above_noise_floor`).
-(A dummy that left the seeds alone would be exactly 0 for Sobol' and Morris, whatever the noise:
-useless as a floor.) Besides, the spread between a point's replicates gives the `noise_share`:
-the part of the output's variance that the model's own randomness explains after averaging R
-replicates; it should agree with the dummy's total-order index.
+`run`. Common random numbers: a design point runs replicates `b*R .. b*R+R-1`, where the block `b`
+is picked by the dummy factor's value. The dummy sets no model input; it only decides which random
+numbers a point uses. So every pair of points an estimator compares to measure a real factor (A and
+AB_i in Sobol', neighbours on a Morris trajectory) shares its seeds, and the dummy's own index
+measures the model's randomness: it is the noise floor. Noise can lift a factor's total-order index,
+Morris mu* or delta up to the dummy's, so a factor whose interval does not clear the dummy's cannot
+be told from noise (`indices.floor_rule`; column `above_noise_floor`). (A dummy that left the seeds
+alone would be exactly 0 for Sobol' and Morris, whatever the noise: useless as a floor.) Besides,
+the spread between a point's replicates gives the `noise_share`: the part of the output's variance
+that the model's own randomness explains after averaging R replicates; it should agree with the
+dummy's total-order index.
 
+`run_sensitivity` runs the three steps; `results.write_sensitivity_results` writes the folder.
 Model code never imports plotting: figures live in `sim.report.sensitivity_plots`.
 """
 
