@@ -61,9 +61,7 @@ from sim.analysis.calibration.posterior import Posterior, abc_smc, quasi_posteri
 from sim.analysis.calibration.problem import Problem, Settings, Workers
 from sim.analysis.calibration.search import Search, global_search, identification, local_search
 from sim.analysis.calibration.targets import FreeParameter, Targets, free_parameters, load_targets
-from sim.analysis.hindcast import (
-    load_drivers,
-)
+from sim.analysis.hindcast import load_drivers
 from sim.inputs.paths import CALIBRATION_DIR
 
 # --- the whole calibration ------------------------------------------------------------------------

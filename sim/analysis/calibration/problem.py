@@ -12,10 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.analysis.calibration.targets import FreeParameter, Targets, moment_values
-from sim.analysis.hindcast import (
-    base_year_totals,
-    run_hindcast,
-)
+from sim.analysis.hindcast import base_year_totals, run_hindcast
 from sim.ensemble.execution import make_executor
 
 # --- settings -------------------------------------------------------------------------------------

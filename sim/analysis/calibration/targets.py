@@ -15,12 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from sim.analysis.hindcast import (
-    EFFECTS,
-    EffectDesign,
-    annual_indicator,
-    load_drivers,
-)
+from sim.analysis.hindcast import EFFECTS, EffectDesign, annual_indicator, load_drivers
 from sim.analysis.history import load_history
 from sim.inputs.parameters import load_registry, triangular
 from sim.inputs.paths import CALIBRATION_DIR
