@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
-from sim import drivers as d
-from sim.paths import CALIBRATION_DIR
+from sim.analysis import drivers_record as rec
+from sim.analysis import scoring as sc
+from sim.inputs.paths import CALIBRATION_DIR
+from sim.model import drivers as d
 
 
 def _yaml(name):
@@ -89,7 +91,7 @@ def test_outlook_record():
 
 
 def test_outlook_errors_recomputed():
-    errors = d.outlook_errors()
+    errors = rec.outlook_errors()
     reported = _yaml("outlooks.yaml")["customs_export_growth"]["reported_summary"]
     ex = errors["customs_export_growth"]
     assert ex["n"] == 13
@@ -242,7 +244,7 @@ def test_simulated_innovations_have_the_model_correlation(model):
     p = model.draw_parameters(np.random.default_rng(2))
     z = np.random.default_rng(3).standard_normal((20000, 1, d.N_NORMALS))
     start = np.array([model.start_state[n] for n in d.EQUATIONS])
-    sims = np.array([d._simulate(p, start, 1, zk)[1][0] for zk in z])
+    sims = np.array([d.simulate_with_equations(p, start, 1, zk)[1][0] for zk in z])
     innov = (sims - p.a - p.phi * start) / p.sigma
     assert np.allclose(np.corrcoef(innov.T), p.correlation, atol=0.03)
     out = np.array([d.simulate_annual(p, start, 1, zk)[0] for zk in z[:8000]])
@@ -335,15 +337,15 @@ def test_monthly_level_needs_every_growth():
 
 
 def test_crps_of_a_point_is_the_absolute_error():
-    assert d.crps_sample([3.0], 5.5) == pytest.approx(2.5)
-    assert d.crps_sample(np.full(10, 3.0), 1.0) == pytest.approx(2.0)
+    assert sc.crps_sample([3.0], 5.5) == pytest.approx(2.5)
+    assert sc.crps_sample(np.full(10, 3.0), 1.0) == pytest.approx(2.0)
 
 
 def test_crps_exact_for_the_empirical_distribution():
     x = np.random.default_rng(8).normal(size=300)
     brute = np.abs(x - 0.3).mean() - 0.5 * np.abs(x[:, None] - x[None, :]).mean()
-    assert d.crps_sample(x, 0.3) == pytest.approx(brute, rel=1e-12)
-    batch = d.crps_sample(np.stack([x, x + 1]), np.array([0.3, 1.3]))
+    assert sc.crps_sample(x, 0.3) == pytest.approx(brute, rel=1e-12)
+    batch = sc.crps_sample(np.stack([x, x + 1]), np.array([0.3, 1.3]))
     assert np.allclose(batch, brute)
 
 
@@ -352,54 +354,54 @@ def test_crps_of_a_normal_sample_approaches_the_closed_form():
     x = np.random.default_rng(9).normal(mu, sd, 200_000)
     z = (y - mu) / sd
     closed = sd * (z * (2 * norm.cdf(z) - 1) + 2 * norm.pdf(z) - 1 / math.sqrt(math.pi))
-    assert d.crps_sample(x, y) == pytest.approx(closed, rel=0.01)
+    assert sc.crps_sample(x, y) == pytest.approx(closed, rel=0.01)
 
 
 def test_interval_hit():
     x = np.arange(101.0)
-    assert d.interval_hit(x, 50, 0.5) and d.interval_hit(x, 25, 0.5)
-    assert not d.interval_hit(x, 24.9, 0.5) and not d.interval_hit(x, 95.1, 0.9)
+    assert sc.interval_hit(x, 50, 0.5) and sc.interval_hit(x, 25, 0.5)
+    assert not sc.interval_hit(x, 24.9, 0.5) and not sc.interval_hit(x, 95.1, 0.9)
 
 
 def test_benchmarks_on_a_literal_series():
     levels = {2000: 100.0, 2001: 110.0, 2002: 121.0, 2003: 133.1}
-    assert d.no_change(levels) == 133.1
-    assert d.random_walk_drift(levels) == pytest.approx(146.41)
-    assert d.random_walk_drift(levels, horizon=2) == pytest.approx(161.051)
-    assert d.ar1_growth(levels) == pytest.approx(146.41)  # 3 growths: falls back to drift
-    assert d.no_change(levels, origin=2001) == 110.0
+    assert sc.no_change(levels) == 133.1
+    assert sc.random_walk_drift(levels) == pytest.approx(146.41)
+    assert sc.random_walk_drift(levels, horizon=2) == pytest.approx(161.051)
+    assert sc.ar1_growth(levels) == pytest.approx(146.41)  # 3 growths: falls back to drift
+    assert sc.no_change(levels, origin=2001) == 110.0
     # growth 0.1, 0.2, 0.1, 0.2, 0.1: the AR(1) of growth is g_t = 0.3 - g_(t-1) exactly
     logs = np.cumsum([0.0, 0.1, 0.2, 0.1, 0.2, 0.1])
     alt = {2000 + i: math.exp(v) for i, v in enumerate(logs)}
-    assert d.ar1_growth(alt) == pytest.approx(math.exp(logs[-1] + 0.2))
-    assert d.ar1_growth(alt, horizon=2) == pytest.approx(math.exp(logs[-1] + 0.3))
-    assert d.random_walk_drift(alt) == pytest.approx(math.exp(logs[-1] + 0.14))
+    assert sc.ar1_growth(alt) == pytest.approx(math.exp(logs[-1] + 0.2))
+    assert sc.ar1_growth(alt, horizon=2) == pytest.approx(math.exp(logs[-1] + 0.3))
+    assert sc.random_walk_drift(alt) == pytest.approx(math.exp(logs[-1] + 0.14))
     gappy = {2000: 100.0, 2001: 110.0, 2005: 50.0, 2006: 55.0}  # the gap is not a growth
-    assert d.random_walk_drift(gappy) == pytest.approx(55.0 * 1.1)
+    assert sc.random_walk_drift(gappy) == pytest.approx(55.0 * 1.1)
 
 
 def test_skill_score():
     model, bench = [1.0, 2.0, 1.0], [2.0, 4.0, 2.0]
-    s = d.skill_score(model, bench)
+    s = sc.skill_score(model, bench)
     assert s["skill"] == pytest.approx(0.5) and s["low"] <= 0.5 <= s["high"]
-    assert d.skill_score(bench, bench)["skill"] == 0.0
+    assert sc.skill_score(bench, bench)["skill"] == 0.0
 
 
 def test_rolling_scores_are_deterministic_and_use_the_past_only(history):
-    a = d.rolling_driver_scores(2021, 2023, draws=60, seed=11, history=history)
-    b = d.rolling_driver_scores(2021, 2023, draws=60, seed=11, history=history)
+    a = rec.rolling_driver_scores(2021, 2023, draws=60, seed=11, history=history)
+    b = rec.rolling_driver_scores(2021, 2023, draws=60, seed=11, history=history)
     assert a == b
     rows = a["rows"]
-    assert {r["series"] for r in rows} == set(d.SCORED_SERIES)
+    assert {r["series"] for r in rows} == set(rec.SCORED_SERIES)
     assert all(r["year"] == r["origin"] + 1 for r in rows)
     us = next(r for r in rows if r["series"] == "US" and r["origin"] == 2023)
     assert us["outcome"] == 127.8 and us["no_change"] == 115.71
     summary = a["summary"]["exports"]
-    assert summary["n"] == 3 and set(summary["skill"]) == set(d.BENCHMARKS)
+    assert summary["n"] == 3 and set(summary["skill"]) == set(sc.BENCHMARKS)
 
 
 def test_report_section(model):
-    text = d.drivers_report_markdown(model, draws=200)
+    text = rec.drivers_report_markdown(model, draws=200)
     for needle in ("VAR", "20 coefficients", "krw_per_usd", "fnnews 202501011840460254",
                    "| domestic | ar1 | 2011-2024 (14)", "EU"):
         assert needle in text

@@ -13,7 +13,8 @@ partners and years. Each equation is estimated on its own consecutive-year pairs
 short and gappy; see `drivers_report_markdown` for why not a VAR); parameter uncertainty is a
 posterior that `DriverModel.draw_parameters` samples once per replicate.
 
-Data: `calibration/drivers.yaml` (histories with sources) and `calibration/outlooks.yaml`.
+Data: `calibration/drivers.yaml` (histories with sources). Scores and the outlook record:
+`sim.analysis.drivers_record`.
 Nothing after `WINDOW_END` (2024) enters the estimate.
 """
 
@@ -29,11 +30,17 @@ import numpy as np
 import yaml
 from scipy.linalg import solve_banded
 
-from sim.paths import CALIBRATION_DIR
+from sim.inputs.paths import CALIBRATION_DIR
 
 WINDOW_END = 2024
 DRIVERS: tuple[str, ...] = (
-    "domestic", "US", "EU", "China", "rest_of_world", "producer_prices", "krw_per_usd",
+    "domestic",
+    "US",
+    "EU",
+    "China",
+    "rest_of_world",
+    "producer_prices",
+    "krw_per_usd",
 )
 EQUATIONS: tuple[str, ...] = ("domestic", "exports", "producer_prices", "krw_per_usd")
 PARTNERS: tuple[str, ...] = ("US", "EU", "China", "rest_of_world")
@@ -43,13 +50,8 @@ MAX_REDRAWS = 100
 MIN_AR_PAIRS = 5  # fewer consecutive-year pairs: the equation falls back to iid growth
 MIN_IID_YEARS = 3  # fewer growth observations: the equation is not estimated (NaN drivers)
 PRIOR_YEARS = 4  # weight of the identity in the innovation correlation, in years of data
-SCORED_SERIES: tuple[str, ...] = (
-    "domestic", "exports", "US", "China", "producer_prices", "krw_per_usd",
-)
-LEVELS = (0.5, 0.8, 0.9)
 
 DRIVERS_FILE = CALIBRATION_DIR / "drivers.yaml"
-OUTLOOKS_FILE = CALIBRATION_DIR / "outlooks.yaml"
 
 # history series name -> (key in drivers.yaml, how it is given)
 _FILE_SERIES = {
@@ -141,8 +143,13 @@ def load_driver_history(through: int = WINDOW_END, path: Path | None = None) -> 
         else:
             yoy = s.get("reported_yoy_percent", {})
             growth[name], levels[name] = _from_levels(s["levels"], yoy)
-        info[name] = SeriesInfo(key, s["unit"], " ".join(str(s["transform"]).split()),
-                                " ".join(str(s["vintage"]).split()), " ".join(s["source"].split()))
+        info[name] = SeriesInfo(
+            key,
+            s["unit"],
+            " ".join(str(s["transform"]).split()),
+            " ".join(str(s["vintage"]).split()),
+            " ".join(s["source"].split()),
+        )
     full = DriverHistory(WINDOW_END, growth, levels, info)
     return full.truncate(through)
 
@@ -183,17 +190,33 @@ def _fit_equation(name: str, growth: Mapping[int, float], through: int, min_pair
         xtx_inv = np.linalg.inv(x.T @ x)
         coef = xtx_inv @ x.T @ yv
         res = yv - x @ coef
-        return EquationFit(name, "ar1", tuple(pairs), coef, xtx_inv, float(res @ res),
-                           len(pairs) - 2, dict(zip(pairs, res.tolist(), strict=True)))
+        return EquationFit(
+            name,
+            "ar1",
+            tuple(pairs),
+            coef,
+            xtx_inv,
+            float(res @ res),
+            len(pairs) - 2,
+            dict(zip(pairs, res.tolist(), strict=True)),
+        )
     years = sorted(g)
     if len(years) >= MIN_IID_YEARS:
         yv = np.array([g[y] for y in years])
         res = yv - yv.mean()
-        return EquationFit(name, "iid", tuple(years), np.array([yv.mean(), 0.0]),
-                           np.diag([1.0 / len(years), 0.0]), float(res @ res), len(years) - 1,
-                           dict(zip(years, res.tolist(), strict=True)))
-    return EquationFit(name, "none", tuple(years), np.array([math.nan, 0.0]), np.zeros((2, 2)),
-                       math.nan, 0, {})
+        return EquationFit(
+            name,
+            "iid",
+            tuple(years),
+            np.array([yv.mean(), 0.0]),
+            np.diag([1.0 / len(years), 0.0]),
+            float(res @ res),
+            len(years) - 1,
+            dict(zip(years, res.tolist(), strict=True)),
+        )
+    return EquationFit(
+        name, "none", tuple(years), np.array([math.nan, 0.0]), np.zeros((2, 2)), math.nan, 0, {}
+    )
 
 
 def _bound_phi(coef: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -351,11 +374,15 @@ def estimate(history: DriverHistory, min_ar_pairs: int = MIN_AR_PAIRS) -> Driver
     through = min(history.through, WINDOW_END)
     hist = history.truncate(through)
     eqs = tuple(_fit_equation(n, hist.growth[n], through, min_ar_pairs) for n in EQUATIONS)
-    start = {e.name: _start_value(hist, e.name, e, through) if e.kind != "none" else math.nan
-             for e in eqs}
+    start = {
+        e.name: _start_value(hist, e.name, e, through) if e.kind != "none" else math.nan
+        for e in eqs
+    }
     total = hist.growth["exports"]
-    deviations = {p: {y: g - total[y] for y, g in hist.growth[p].items() if y in total}
-                  for p in ("US", "China")}
+    deviations = {
+        p: {y: g - total[y] for y, g in hist.growth[p].items() if y in total}
+        for p in ("US", "China")
+    }
     if sum(len(d) for d in deviations.values()) == 0:
         raise ValueError(f"no partner export growth through {through}")
     live = [i for i, e in enumerate(eqs) if e.kind != "none"]
@@ -399,8 +426,13 @@ def _pins(pins: Mapping[str, PinValue] | None, years: int):
     return out
 
 
-def _simulate(params: DriverParameters, start_state, years: int, normals: np.ndarray,
-              pins: Mapping[str, PinValue] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def simulate_with_equations(
+    params: DriverParameters,
+    start_state,
+    years: int,
+    normals: np.ndarray,
+    pins: Mapping[str, PinValue] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """(drivers (years, 7), equations (years, 4)); see `simulate_annual`."""
     normals = np.asarray(normals, float)
     if normals.shape != (years, N_NORMALS):
@@ -437,9 +469,13 @@ def _simulate(params: DriverParameters, start_state, years: int, normals: np.nda
     return out, eq
 
 
-def simulate_annual(params: DriverParameters, start_state: Mapping[str, float] | Sequence[float],
-                    years: int, normals: np.ndarray,
-                    pins: Mapping[str, PinValue] | None = None) -> np.ndarray:
+def simulate_annual(
+    params: DriverParameters,
+    start_state: Mapping[str, float] | Sequence[float],
+    years: int,
+    normals: np.ndarray,
+    pins: Mapping[str, PinValue] | None = None,
+) -> np.ndarray:
     """Annual log growths of the drivers, shape (years, len(DRIVERS)), columns in `DRIVERS` order.
 
     `normals` are standard normals of shape (years, 8): columns 0-3 the innovations of the
@@ -459,7 +495,7 @@ def simulate_annual(params: DriverParameters, start_state: Mapping[str, float] |
       partner's own innovation is (sigma_x e_exports + s_d z_partner) / sqrt(sigma_x^2 + s_d^2).
     Unpinned partners follow total exports (pinned or not) plus their deviation.
     """
-    return _simulate(params, start_state, years, normals, pins)[0]
+    return simulate_with_equations(params, start_state, years, normals, pins)[0]
 
 
 # --- monthly paths --------------------------------------------------------------------------------
@@ -547,279 +583,3 @@ def monthly_log_level(
     nodes = y0 * 12 + 5.5 + 12.0 * np.arange(-1, n + 1)
     values = np.concatenate([[v[0] - s_lo[0]], v, [v[-1] + s_hi[-1]]])
     return np.interp(np.arange(first, last + 1), nodes, values)
-
-
-# --- scoring --------------------------------------------------------------------------------------
-
-
-def crps_sample(samples: np.ndarray, outcome: float | np.ndarray) -> float | np.ndarray:
-    """CRPS of the empirical distribution of `samples` (last axis) at `outcome`, in the energy
-    form E|X - y| - E|X - X'|/2, exact for the empirical distribution; the pair term by sorting,
-    O(n log n). A single sample gives the absolute error."""
-    x = np.sort(np.asarray(samples, float), axis=-1)
-    n = x.shape[-1]
-    y = np.asarray(outcome, float)[..., None]
-    weights = 2.0 * np.arange(1, n + 1) - n - 1
-    result = np.abs(x - y).mean(-1) - (x * weights).sum(-1) / n**2
-    return float(result) if np.ndim(result) == 0 else result
-
-
-def interval_hit(
-    samples: np.ndarray, outcome: float | np.ndarray, level: float
-) -> bool | np.ndarray:
-    """Whether `outcome` lies in the central `level` interval of `samples` (last axis)."""
-    lo, hi = np.quantile(np.asarray(samples, float), [(1 - level) / 2, (1 + level) / 2], axis=-1)
-    hit = (lo <= outcome) & (outcome <= hi)
-    return bool(hit) if np.ndim(hit) == 0 else hit
-
-
-def _level_history(levels: Mapping[int, float], origin: int | None):
-    years = sorted(y for y in levels if origin is None or y <= origin)
-    if not years:
-        raise ValueError("no level at or before the origin")
-    growth = {y: math.log(levels[y] / levels[y - 1]) for y in years if y - 1 in levels}
-    return years[-1], float(levels[years[-1]]), growth
-
-
-def no_change(levels: Mapping[int, float], origin: int | None = None, horizon: int = 1) -> float:
-    """Point forecast of a level series `horizon` years after its last year <= origin: no change."""
-    return _level_history(levels, origin)[1]
-
-
-def random_walk_drift(levels: Mapping[int, float], origin: int | None = None,
-                      horizon: int = 1) -> float:
-    """Random walk with drift: last level x exp(horizon x mean annual log growth), the mean over
-    consecutive-year pairs of the history (gaps skipped); no change if there are none."""
-    _, last, growth = _level_history(levels, origin)
-    return last * math.exp(horizon * float(np.mean(list(growth.values())))) if growth else last
-
-
-def ar1_growth(levels: Mapping[int, float], origin: int | None = None, horizon: int = 1) -> float:
-    """AR(1) of annual log growth fitted by least squares on the history's consecutive growth
-    pairs, iterated `horizon` years from the last growth. Falls back to `random_walk_drift`
-    when there are fewer than 4 growth observations, fewer than 3 pairs, or no growth in the
-    last year."""
-    year, last, growth = _level_history(levels, origin)
-    pairs = [y for y in sorted(growth) if y - 1 in growth]
-    if len(growth) < 4 or len(pairs) < 3 or year not in growth:
-        return random_walk_drift(levels, origin, horizon)
-    x = np.array([[1.0, growth[y - 1]] for y in pairs])
-    c, rho = np.linalg.lstsq(x, np.array([growth[y] for y in pairs]), rcond=None)[0]
-    g, total = growth[year], 0.0
-    for _ in range(horizon):
-        g = c + rho * g
-        total += g
-    return last * math.exp(total)
-
-
-BENCHMARKS = {"no_change": no_change, "random_walk_drift": random_walk_drift,
-              "ar1_growth": ar1_growth}
-
-
-def skill_score(crps_model: Sequence[float], crps_benchmark: Sequence[float], seed: int = 0,
-                n_boot: int = 2000, level: float = 0.9) -> dict[str, float]:
-    """Skill 1 - mean CRPS_model / mean CRPS_benchmark over origins (a point forecast's CRPS is
-    its absolute error), with a bootstrap interval: origins resampled with replacement, pairs
-    kept together. The ratio of means, not the mean of ratios, which one near-perfect benchmark
-    year would swamp."""
-    m, b = np.asarray(crps_model, float), np.asarray(crps_benchmark, float)
-    if len(m) == 0 or b.mean() == 0:
-        return {"skill": math.nan, "low": math.nan, "high": math.nan, "n": len(m)}
-    idx = np.random.default_rng(seed).integers(0, len(m), (n_boot, len(m)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        boot = 1.0 - m[idx].mean(1) / b[idx].mean(1)
-    lo, hi = np.nanquantile(boot, [(1 - level) / 2, (1 + level) / 2])
-    return {"skill": float(1.0 - m.mean() / b.mean()), "low": float(lo), "high": float(hi),
-            "n": len(m)}
-
-
-def rolling_driver_scores(first_origin: int = 2012, last_origin: int = 2023, draws: int = 2000,
-                          seed: int = 2024, history: DriverHistory | None = None) -> dict:
-    """Rolling-origin scores of the driver model, one year ahead.
-
-    For each origin t: the model is re-estimated on data <= t only, `draws` replicates each draw
-    parameters and one year of innovations, and each series of `SCORED_SERIES` with levels known
-    in t and t+1 is scored on its level in t+1 (level_t x exp(growth)): coverage of the 50/80/90%
-    central intervals, CRPS, and the absolute errors of the three benchmarks on the level
-    history <= t. Returns {"rows": one dict per (series, origin), "summary": per series} with
-    coverage, mean CRPS, `skill` (the sample's CRPS against each benchmark's absolute error) and
-    `median_skill` (the median's absolute error against the same), each with a bootstrap 90%
-    interval over origins.
-    Deterministic for a seed (one SeedSequence child per origin).
-    """
-    full = history or load_driver_history()
-    origins = list(range(first_origin, last_origin + 1))
-    rows = []
-    for origin, child in zip(origins, np.random.SeedSequence(seed).spawn(len(origins)),
-                             strict=True):
-        model = estimate(full.truncate(origin))
-        param_rng, normal_rng = (np.random.default_rng(s) for s in child.spawn(2))
-        normals = normal_rng.standard_normal((draws, 1, N_NORMALS))
-        sims = np.empty((draws, len(SCORED_SERIES)))
-        for k in range(draws):
-            out, eq = _simulate(model.draw_parameters(param_rng), model.start_state, 1, normals[k])
-            sims[k] = [eq[0, 1] if s == "exports" else out[0, DRIVERS.index(s)]
-                       for s in SCORED_SERIES]
-        for j, series in enumerate(SCORED_SERIES):
-            levels = full.levels[series]
-            if origin not in levels or origin + 1 not in levels or np.isnan(sims[:, j]).any():
-                continue
-            eq_name = "exports" if series in PARTNERS else series
-            sample = levels[origin] * np.exp(sims[:, j])
-            outcome = levels[origin + 1]
-            row = {"series": series, "origin": origin, "year": origin + 1, "outcome": outcome,
-                   "median": float(np.median(sample)), "crps": crps_sample(sample, outcome),
-                   "equation": model.equations[EQUATIONS.index(eq_name)].kind}
-            for lev in LEVELS:
-                row[f"hit{round(lev * 100)}"] = interval_hit(sample, outcome, lev)
-            for name, bench in BENCHMARKS.items():
-                point = bench({y: v for y, v in levels.items() if y <= origin})
-                row[name] = point
-                row[f"crps_{name}"] = abs(point - outcome)
-            rows.append(row)
-    summary = {}
-    for series in SCORED_SERIES:
-        r = [row for row in rows if row["series"] == series]
-        if not r:
-            continue
-        crps = [row["crps"] for row in r]
-        median_err = [abs(row["median"] - row["outcome"]) for row in r]
-        summary[series] = {
-            "n": len(r), "years": [row["year"] for row in r],
-            "coverage": {f"{round(lev * 100)}": float(np.mean([row[f"hit{round(lev * 100)}"]
-                                                             for row in r])) for lev in LEVELS},
-            "crps": float(np.mean(crps)),
-            "skill": {name: skill_score(crps, [row[f"crps_{name}"] for row in r], seed=seed)
-                      for name in BENCHMARKS},
-            "median_skill": {name: skill_score(median_err, [row[f"crps_{name}"] for row in r],
-                                               seed=seed) for name in BENCHMARKS},
-        }
-    return {"rows": rows, "summary": summary}
-
-
-# --- outlooks -------------------------------------------------------------------------------------
-
-
-def _error_stats(pairs: Sequence[tuple[int, float, float]]) -> dict:
-    err = np.array([actual - forecast for _, forecast, actual in pairs])
-    return {"years": [y for y, _, _ in pairs], "n": len(err), "mean_error": float(err.mean()),
-            "mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err**2).mean()))}
-
-
-def outlook_errors(path: Path | None = None) -> dict[str, dict]:
-    """Mean error, MAE and RMSE (percentage points; error = actual - forecast, so negative means
-    optimistic) of each outlook series of `calibration/outlooks.yaml`, years with both figures.
-
-    Keys: "gdp_growth/KDI", "gdp_growth/BOK", "gdp_growth/IMF", "kdi_components/<component>",
-    "customs_export_growth". For a scenario, an outlook's RMSE / 100 is its sd in growth units
-    (close to log growth at these sizes). Check: the customs export record gives mean -0.70 pp,
-    MAE 7.78 pp, RMSE 9.50 pp over the 13 years 2011-2024 with a forecast (2014 has none),
-    matching the figures reported with the record (-0.7, 7.8, 9.5); recomputed here, not copied.
-    """
-    spec = yaml.safe_load(Path(path or OUTLOOKS_FILE).read_text(encoding="utf-8"))
-    out = {}
-    gdp = spec["gdp_growth"]
-    for who in gdp["forecasters"]:
-        out[f"gdp_growth/{who}"] = _error_stats(
-            [(y, r[who], r["actual"]) for y, r in sorted(gdp["record"].items()) if who in r])
-    for comp, rec in spec["kdi_components"].items():
-        if isinstance(rec, Mapping) and all(isinstance(y, int) for y in rec):
-            out[f"kdi_components/{comp}"] = _error_stats(
-                [(y, r["forecast"], r["actual"]) for y, r in sorted(rec.items())])
-    exp = spec["customs_export_growth"]["record"]
-    out["customs_export_growth"] = _error_stats(
-        [(y, r["forecast"], r["actual"]) for y, r in sorted(exp.items())])
-    return out
-
-
-# --- fit report -----------------------------------------------------------------------------------
-
-_DRIVER_SERIES = {"domestic": "domestic", "exports (total, drives the partners)": "exports",
-                  "US": "US", "EU": None, "China": "China", "rest_of_world": None,
-                  "producer_prices": "producer_prices", "krw_per_usd": "krw_per_usd"}
-
-
-def _interval(x: np.ndarray, scale: float = 100.0) -> str:
-    lo, mid, hi = np.quantile(x, [0.05, 0.5, 0.95])
-    return f"{scale * mid:.2f} [{scale * lo:.2f}, {scale * hi:.2f}]"
-
-
-def drivers_report_markdown(model: DriverModel, draws: int = 4000, seed: int = 0,
-                            path: Path | None = None) -> str:
-    """The drivers section of the calibration fit report (Markdown): series and sources, the
-    estimated processes with posterior medians and 90% intervals, the innovation correlation."""
-    rng = np.random.default_rng(seed)
-    post = [model.draw_parameters(rng) for _ in range(draws)]
-    a, phi, sig = (np.array([getattr(p, k) for p in post]) for k in ("a", "phi", "sigma"))
-    mean = a / (1.0 - phi)
-    corr = np.array([p.correlation for p in post])
-    central = model.central_parameters()
-    lines = [
-        f"## National drivers (estimated on data through {model.through})", "",
-        "Annual log growths of annual averages: four AR(1) equations y_t = a + phi y_(t-1) + "
-        "sigma e_t (domestic demand, total customs exports, producer prices, won per dollar) "
-        "with correlated innovations; each export partner grows as total exports plus its own "
-        "deviation d ~ N(0, s_d^2), iid over partners and years. The deviations have mean zero: "
-        "partner shares drift (the US share of exports went from 10.7% in 2010 to 18.7% in "
-        "2024), but no drift is forecast; its spread covers it.", "",
-        "Why not a VAR: the series are annual, short and gappy (the won has "
-        f"{model.equations[-1].n} usable consecutive-year pairs, the common years of all four "
-        f"are {len(model.common_years)}). A VAR(1) in four variables needs 16 slopes and 4 "
-        "intercepts (20 coefficients) from about that many years; it would fit noise. The AR(1)s "
-        "use every pair each series has, and the cross-links that matter for ranges, "
-        "contemporaneous co-movement, are kept in the innovation correlation.", "",
-        "Posterior: flat prior on (a, phi), Jeffreys on sigma (sigma^2 = SSR/chi2(n-2)), "
-        f"|phi| <= {PHI_BOUND}; s_d^2 = SSR/chi2(n). Innovation correlation: inverse-Wishart "
-        f"with {model.correlation_df} degrees of freedom, centred on the residual correlation "
-        f"shrunk toward the identity with weight {PRIOR_YEARS}/({PRIOR_YEARS}+n) "
-        f"(n = {len(model.common_years)} common years: "
-        f"{', '.join(map(str, model.common_years))}). Figures below: log growth x 100; "
-        f"posterior median [90% interval] from {draws} draws.", "",
-        "### Series", "",
-    ]
-    for driver, series in _DRIVER_SERIES.items():
-        if series is None:
-            lines.append(f"- **{driver}**: no customs series found; total exports + deviation "
-                         "with the s_d estimated from the US and China.")
-            continue
-        info = model.info[series]
-        eq = "exports" if series in PARTNERS else series
-        years = model.equations[EQUATIONS.index(eq)].years if eq == series else sorted(
-            model.deviations[series])
-        kind = model.equations[EQUATIONS.index(eq)].kind
-        used = ("deviations from total exports in" if eq != series
-                else "AR(1) pairs ending" if kind == "ar1" else "growth years")
-        lines.append(f"- **{driver}**: `{info.key}` ({info.unit}); transform {info.transform}; "
-                     f"{used} {years[0]}-{years[-1]} ({len(years)} years). Vintage: "
-                     f"{info.vintage.rstrip('.')}. Source: {info.source}")
-    lines += ["", "### Processes", "",
-              "| equation | form | years (n) | mean | phi | innovation sd | start (last year) |",
-              "|---|---|---|---|---|---|---|"]
-    for i, e in enumerate(model.equations):
-        if e.kind == "none":
-            lines.append(f"| {e.name} | not estimated | {len(e.years)} | | | | |")
-            continue
-        lines.append(f"| {e.name} | {e.kind} | {e.years[0]}-{e.years[-1]} ({e.n}) | "
-                     f"{_interval(mean[:, i])} | {_interval(phi[:, i], 1.0)} | "
-                     f"{_interval(sig[:, i])} | {100 * model.start_state[e.name]:.2f} |")
-    s_d = np.array([p.s_d for p in post])
-    lines += ["", f"Partner deviation sd s_d: {_interval(s_d)} (central {100 * central.s_d:.2f}; "
-              f"{model.deviation_n} deviations: " + "; ".join(
-                  f"{p} {', '.join(map(str, sorted(d)))}" for p, d in model.deviations.items())
-              + ")."]
-    eu = yaml.safe_load(Path(path or DRIVERS_FILE).read_text(encoding="utf-8"))["series"].get(
-        "customs_exports_eu", {}).get("reported_yoy_percent", {})
-    total = model.history.growth["exports"]
-    checks = [f"{y}: {100 * (math.log1p(v / 100) - total[y]):+.1f}" for y, v in sorted(eu.items())
-              if y in total and y <= model.through]
-    if checks:
-        lines.append("Check: the two reported EU growths deviate from total growth by "
-                     + ", ".join(checks) + " (not used in the estimate).")
-    lines += ["", "### Innovation correlation (central; posterior 90% interval)", "",
-              "| | " + " | ".join(EQUATIONS) + " |", "|---" * (len(EQUATIONS) + 1) + "|"]
-    for i, name in enumerate(EQUATIONS):
-        cells = [f"{central.correlation[i, j]:.2f} [{np.quantile(corr[:, i, j], 0.05):.2f}, "
-                 f"{np.quantile(corr[:, i, j], 0.95):.2f}]" if i != j else "1"
-                 for j in range(len(EQUATIONS))]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
