@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -69,10 +70,13 @@ class Parameters:
     tariff_passthrough: float
     diversion_share: float
     diversion_months: float
-    fx_export_elasticity: float
+    export_price_elasticity: float
+    export_krw_invoiced_share: float
+    export_price_adjust_months: float
     # demand
-    demand_shock_sd: float
-    demand_shock_persistence: float
+    complex_demand_trend: float
+    complex_shock_sd: float
+    complex_shock_persistence: float
     firm_shock_sd: float
     firm_shock_persistence: float
     seasonal_amplitude: float
@@ -87,6 +91,7 @@ class Parameters:
     # labour
     employment_adjust_months: float
     annual_wage_krw: float
+    labour_productivity_growth: float
     # finance, exit and entry
     operating_margin: float
     margin_spread: float
@@ -94,6 +99,7 @@ class Parameters:
     payout_rate: float
     exit_debt_months: float
     exit_after_months: float
+    exit_rate: float
     entry_rate: float
     entrant_size: float
     # AI-factory adoption
@@ -111,9 +117,14 @@ class Parameters:
     ai_productivity_gain: float
     ai_defect_reduction: float
     ai_unit_cost_reduction: float
+    ai_labour_saving: float
     ai_effect_spread: float
     ai_small_firm_premium: float
+    # defence exports
+    defence_in_complex_share: float
+    defence_build_months: float
     # region-wide effects
+    domestic_final_share: float
     multiplier_production: float
     multiplier_value_added: float
     multiplier_employment_per_bn_krw: float
@@ -195,12 +206,26 @@ class Posterior:
     cumulative_weight: np.ndarray  # (draws,), rising to one
     estimate: dict[str, float]  # point estimate: `--fixed-parameters` uses it
 
-    def draw(self, u: float) -> dict[str, float]:
+    def row(self, u: float) -> int:
         """The draw whose weight interval holds the uniform number u."""
-        row = min(
+        return min(
             int(np.searchsorted(self.cumulative_weight, u, side="right")), len(self.values) - 1
         )
-        return dict(zip(self.names, self.values[row].tolist(), strict=True))
+
+    def draw(self, u: float) -> dict[str, float]:
+        return dict(zip(self.names, self.values[self.row(u)].tolist(), strict=True))
+
+    @property
+    def ranks(self) -> np.ndarray:
+        """(draws, names): each draw's value as a rank in [0, 1] of its weighted marginal (the
+        middle of its weight), so a distribution's quantile at the rank moves with the draw."""
+        weight = np.diff(self.cumulative_weight, prepend=0.0)
+        out = np.empty_like(self.values)
+        for j in range(self.values.shape[1]):
+            order = np.argsort(self.values[:, j], kind="stable")
+            below = np.cumsum(weight[order]) - 0.5 * weight[order]
+            out[order, j] = below
+        return out
 
 
 @cache
@@ -250,11 +275,8 @@ def central_parameters() -> Parameters:
 
 
 def draw_prior_parameters(rng: np.random.Generator) -> Parameters:
-    """One draw of every parameter from its triangular prior on [low, high], mode at the value.
-
-    Draws are made in registry-independent field order, so adding a parameter at the end of the
-    dataclass leaves the earlier draws of a seed unchanged.
-    """
+    """Every parameter from its triangular prior on [low, high], mode at the value, from one
+    generator (the hindcast's prior sampling)."""
     registry = load_registry()
     specs = [registry[name] for name in PARAMETER_NAMES]
     low = np.array([s.low for s in specs])
@@ -264,22 +286,40 @@ def draw_prior_parameters(rng: np.random.Generator) -> Parameters:
     return Parameters(**dict(zip(PARAMETER_NAMES, values.tolist(), strict=True)))
 
 
-def draw_parameters(
-    rng: np.random.Generator, posterior: Posterior | bool | None = True
-) -> Parameters:
-    """One replicate's parameters: every parameter from its prior, then, when a posterior has
-    been fitted, the fitted ones replaced by one posterior draw (chosen by weight).
+POSTERIOR_DRAW = "calibration posterior"  # the name of the uniform that picks a posterior draw
 
-    The posterior draw uses one more uniform number after the prior draws, so the prior draws of
-    a seed are the same with or without a posterior. `posterior` is the fitted one by default
-    (True), an explicit `Posterior`, or None/False for priors only.
+
+def draw_parameters(
+    uniform: Callable[[str], float],
+    posterior: Posterior | bool | None = True,
+    own: Mapping[str, Callable[[float], float]] | None = None,
+) -> Parameters:
+    """One replicate's parameters, every draw coupled by name: `uniform(name)` is the uniform
+    number of the input called `name` (the same in every scenario run with the same seed).
+
+    Each parameter is its prior's quantile at its uniform; then, when a posterior has been
+    fitted, the fitted ones are one posterior draw (picked by the uniform `POSTERIOR_DRAW`). A
+    parameter in `own` is drawn from that quantile function instead (a scenario's `uncertain`
+    entry): at its own uniform, or for a fitted parameter at the rank of the posterior draw's
+    value in its marginal, so that it still moves with the posterior draw of other scenarios.
     """
-    params = draw_prior_parameters(rng)
+    registry = load_registry()
+    own = own or {}
+    values = {}
+    for name in PARAMETER_NAMES:
+        spec = registry[name]
+        u = uniform(name)
+        values[name] = float(triangular(np.array([u]), spec.low, spec.value, spec.high)[0])
     if posterior is True:
         posterior = load_posterior()
-    if not posterior:
-        return params
-    return params.replace(**posterior.draw(float(rng.random())))
+    ranks: dict[str, float] = {}
+    if posterior:
+        row = posterior.row(uniform(POSTERIOR_DRAW))
+        values.update(zip(posterior.names, posterior.values[row].tolist(), strict=True))
+        ranks = dict(zip(posterior.names, posterior.ranks[row].tolist(), strict=True))
+    for name, ppf in own.items():
+        values[name] = float(ppf(ranks.get(name, uniform(name))))
+    return Parameters(**values)
 
 
 def triangular(u: np.ndarray, low: np.ndarray, mode: np.ndarray, high: np.ndarray) -> np.ndarray:

@@ -36,9 +36,6 @@ from sim.inputs.calendar import parse_month
 from sim.inputs.names import PARTNERS, SECTORS
 from sim.inputs.scenario_errors import ScenarioError, _error, _Problems, _show, _suggest
 from sim.inputs.scenario_fields import (
-    DEFAULT_DEMAND_GROWTH,
-    DEFAULT_KRW_PER_USD,
-    DEFAULT_PRODUCER_PRICE_GROWTH,
     DEFAULT_QUANTILES,
     MAX_KRW,
     MAX_PERIOD_MONTHS,
@@ -50,6 +47,7 @@ from sim.inputs.scenario_fields import (
     Finite,
     ItemName,
     Month,
+    Outlook,
     Partner,
     Prime,
     ScenarioName,
@@ -123,11 +121,11 @@ class Runs(_Model):
 
 
 def _demand_growth(value: Any) -> Any:
-    """Fill in the partners not given with their defaults; check names and ranges."""
+    """Check partner names; each growth is a number or an outlook {mean, sd}."""
     if not isinstance(value, Mapping):
         return value  # pydantic reports the wrong type
     problems = _Problems()
-    result = dict(DEFAULT_DEMAND_GROWTH)
+    result: dict[str, float | Outlook] = {}
     for partner, growth in value.items():
         if partner not in PARTNERS:
             message = (
@@ -135,42 +133,62 @@ def _demand_growth(value: Any) -> Any:
             )
             problems.add((partner,), message)
             continue
+        if growth is None:
+            continue
         try:
-            result[partner] = _check_range(_finite(growth), gt=-1.0, lt=1.0)
+            if isinstance(growth, Mapping):
+                result[partner] = Outlook.model_validate(growth)
+            else:
+                result[partner] = _check_range(_finite(growth), gt=-1.0, lt=1.0)
         except PydanticCustomError as error:
             problems.add((partner,), error.message(), growth)
+        except ValidationError as error:
+            for detail in error.errors(include_url=False):
+                problems.add((partner, *detail["loc"]), detail["msg"], growth)
     problems.raise_if_any()
     return result
 
 
+_DRAWN = (
+    " Left out, it is drawn in every replicate from the estimated driver model (the national "
+    "histories to 2024, from their last observed state)."
+)
+
+
 class Macro(_Model):
-    """The economic environment outside the complex."""
+    """The economic environment outside the complex: the national drivers. Whatever is not
+    pinned here is drawn from the estimated driver model."""
 
     krw_per_usd: _number_or_path(gt=0, le=100_000) = Field(
-        DEFAULT_KRW_PER_USD,
+        None,
         description=(
-            "Won per US dollar: a number, or a path {YYYY-MM: value, ...} read linearly between "
-            "its points and flat outside them. Default 1364.4, the 2024 average (Bank of Korea)."
+            "Won per US dollar: a number, a path {YYYY-MM: value, ...} read linearly between "
+            "its points and flat outside them, or an outlook for the annual average "
+            "{mean: 1420, sd: 90}." + _DRAWN
         ),
     )
     producer_price_growth: _number_or_path(gt=-0.5, lt=1) = Field(
-        DEFAULT_PRODUCER_PRICE_GROWTH,
+        None,
         description=(
-            "Producer-price inflation per year (0.017 = 1.7%), a number or a path like "
-            "krw_per_usd; turns volumes into the nominal won the complex reports. Default 0.017."
+            "Producer-price inflation per year (0.017 = 1.7%): a number, a path like "
+            "krw_per_usd, or an outlook {mean, sd}; turns volumes into the nominal won the "
+            "complex reports." + _DRAWN
         ),
     )
-    demand_growth: Annotated[dict[Partner, float], BeforeValidator(_demand_growth)] = Field(
-        default_factory=lambda: dict(DEFAULT_DEMAND_GROWTH),
+    demand_growth: Annotated[
+        dict[Partner, float | Outlook], BeforeValidator(_demand_growth)
+    ] = Field(
+        default_factory=dict,
         description=(
-            "Real demand growth per year by partner (domestic, US, EU, China, rest_of_world), "
-            "each between -1 and 1; partners left out keep their defaults "
-            "(domestic 0.015, US 0.02, EU 0.01, China 0.0, rest_of_world 0.02)."
+            "Real demand growth per year by partner (domestic, US, EU, China, rest_of_world): "
+            "a number between -1 and 1, or an outlook {mean, sd} such as a published forecast "
+            "with its historical error. Partners left out are drawn from the driver model."
         ),
     )
 
     def value_at(self, field_name: str, month: int) -> float:
-        """`krw_per_usd` or `producer_price_growth` in `month` (a month number)."""
+        """`krw_per_usd` or `producer_price_growth` in `month` (a month number), when pinned
+        by a number or a path."""
         if field_name not in ("krw_per_usd", "producer_price_growth"):
             raise KeyError(f"not a number-or-path field of macro: {field_name}")
         return path_value(getattr(self, field_name), month)
@@ -618,15 +636,30 @@ def _locate(data: dict[str, Any], path: Any, partial: bool = False) -> tuple[Any
             rest = rest[len(name) + 1 :]
         else:
             raise _PathError(f"{shown} is a single value; it has no part '{rest}'")
-    if any(path.startswith(field + ".") for field in _PATH_FIELDS) or (
+    in_outlook = path.rsplit(".", 1)[-1] in ("mean", "sd")
+    if (any(path.startswith(field + ".") for field in _PATH_FIELDS) and not in_outlook) or (
         path in _PATH_FIELDS and isinstance(node, dict)
     ):
         raise _PathError("only a single number can be uncertain, and this is a path by month")
     if node is None:
+        if head == "macro":
+            raise _PathError(
+                f"{shown} is drawn from the driver model here; give it a number or an "
+                "outlook {mean, sd} to make it uncertain this way"
+            )
         raise _PathError(f"{shown} is not set in this scenario")
     if isinstance(node, bool) or not isinstance(node, (int, float)):
         raise _PathError(f"{shown} is not a number")
     return tuple(location)
+
+
+def value_at_path(scenario: Scenario, path: str) -> float:
+    """The number at a dotted path of the scenario (as `uncertain` addresses it)."""
+    data = scenario.model_dump(mode="json")
+    node: Any = data
+    for key in _locate(data, path):
+        node = node[key]
+    return float(node)
 
 
 def apply_values(scenario: Scenario, values: Mapping[str, float]) -> Scenario:

@@ -35,15 +35,6 @@ MAX_REPLICATES = 100_000
 MAX_SEED = 2**63 - 1  # seeds are stored in int64 columns
 MAX_USD = 1e13  # ten trillion dollars: far above any contract; guards against overflow downstream
 MAX_KRW = 1e16
-DEFAULT_KRW_PER_USD = 1364.4  # 2024 annual average (FACTS §3, Bank of Korea ECOS)
-DEFAULT_PRODUCER_PRICE_GROWTH = 0.017  # 2024 PPI change, unverified (FACTS §3)
-DEFAULT_DEMAND_GROWTH: dict[str, float] = {
-    "domestic": 0.015,
-    "US": 0.02,
-    "EU": 0.01,
-    "China": 0.0,
-    "rest_of_world": 0.02,
-}
 DEFAULT_QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
 # `ppf` of a distribution without finite bounds clips u to [U_CLIP, 1 - U_CLIP], so every draw is
@@ -213,13 +204,18 @@ def _check_range(
 
 
 def _number_or_path(**bounds: float) -> Any:
-    """The type of a macro input: one number for the whole period, or a path by month.
+    """The type of a macro input: one number for the whole period, a path by month, or an
+    outlook `{mean, sd}`.
 
     A path `{2025-01: 1420, 2027-01: 1350}` is read by `path_value`: linear between its points and
-    flat before the first and after the last.
+    flat before the first and after the last. An outlook is a mean with its error (`Outlook`).
     """
 
-    def check(value: Any) -> float | dict[str, float]:
+    def check(value: Any) -> float | dict[str, float] | Outlook | None:
+        if value is None or isinstance(value, Outlook):
+            return value
+        if isinstance(value, Mapping) and set(value) & {"mean", "sd"}:
+            return Outlook.model_validate(value)
         if isinstance(value, Mapping):
             if not value:
                 raise _error("a path needs at least one `YYYY-MM: value` point")
@@ -238,7 +234,9 @@ def _number_or_path(**bounds: float) -> Any:
             problems.raise_if_any()
             return dict(sorted(points.items()))
         if isinstance(value, (list, tuple)):
-            raise _error("must be a number or a path of `YYYY-MM: value` points, not a list")
+            raise _error(
+                "must be a number, a path of `YYYY-MM: value` points or {mean, sd}, not a list"
+            )
         return _check_range(_finite(value), **bounds)
 
     number_schema: dict[str, Any] = {"type": "number"}
@@ -246,6 +244,7 @@ def _number_or_path(**bounds: float) -> Any:
     number_schema.update({names[key]: limit for key, limit in bounds.items()})
     schema = {
         "anyOf": [
+            {"type": "null"},
             number_schema,
             {
                 "type": "object",
@@ -253,9 +252,12 @@ def _number_or_path(**bounds: float) -> Any:
                 "additionalProperties": number_schema,
                 "minProperties": 1,
             },
+            Outlook.model_json_schema(),
         ]
     }
-    return Annotated[float | dict[str, float], BeforeValidator(check), WithJsonSchema(schema)]
+    return Annotated[
+        float | dict[str, float] | Outlook | None, BeforeValidator(check), WithJsonSchema(schema)
+    ]
 
 
 def path_value(value: float | Mapping[str, float], month: int) -> float:
@@ -289,6 +291,18 @@ def _check_end(start: str, end: str | None, end_key: str = "end") -> None:
         problems = _Problems()
         problems.add((end_key,), f"must not be before start ({start})", end)
         problems.raise_if_any()
+
+
+class Outlook(_Model):
+    """An outlook for a driver, with its error: the driver is drawn as mean + sd x its own
+    standardized innovation in the driver model, so it keeps its correlation with the others."""
+
+    mean: Finite = Field(
+        description="Expected value: growth per year (0.02 = 2%), or won per dollar for the won."
+    )
+    sd: _number(ge=0) = Field(
+        description="Its error: for a published outlook, its historical forecast error."
+    )
 
 
 class _Dated(_Model):

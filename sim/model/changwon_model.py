@@ -14,18 +14,14 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from sim.inputs.names import PARTNERS, SECTORS, population_spec
+from sim.inputs.names import PARTNERS, SECTORS, anchor_ids, population_spec
 from sim.inputs.parameters import Parameters
 from sim.model import rules
+from sim.model.defence import pipeline_order, schedule
 from sim.model.draws import MonthDraws, draw_month, month_generator, month_key
-from sim.model.environment import (
-    PIPELINE_DELIVERY_MONTHS,
-    PIPELINE_LEAD_MONTHS,
-    Environment,
-    add_deliveries,
-)
+from sim.model.environment import Environment
 from sim.model.firms import ADOPTED, ADOPTING, INELIGIBLE, NOT_ADOPTED, FirmState
-from sim.model.indicators import COLUMN, INDICATOR_NAMES
+from sim.model.indicators import INDICATOR_NAMES, month_indicators
 from sim.model.network import (
     market_weights,
     orders_received,
@@ -38,13 +34,12 @@ from sim.model.population import Population, adoption_gains, stationary_sd
 US = PARTNERS.index("US")
 ONES_BY_PARTNER = np.ones(len(PARTNERS))
 LEDGER = (
-    "external_sales",  # exports, domestic final sales, defence deliveries
+    "external_sales",  # exports, domestic final sales, defence work
     "in_complex_sales",
     "in_complex_purchases",
     "outside_purchases",
     "wages",
     "fixed_costs",
-    "tariffs",
     "payouts",
     "adoption_costs",
     "support_credit",
@@ -61,18 +56,22 @@ class Month:
 
     k: int = 0  # index of the month in the period
     month: int = 0  # month number
-    price: float = 1.0
+    price: float = 1.0  # producer price level
+    export_price: float = 1.0  # won received per real unit of exports
+    unit_revenue: np.ndarray | None = None  # (sectors, partners) won per real unit sold
     final: np.ndarray | None = None  # (slots, partners) final demand, real
     network: np.ndarray | None = None  # in-complex orders received, real
-    defence: np.ndarray | None = None  # defence deliveries due, real
+    defence: np.ndarray | None = None  # defence work due, real
+    defence_krw: np.ndarray | None = None  # defence work due, nominal
     demand: np.ndarray | None = None
     gross: np.ndarray | None = None
-    sales: np.ndarray | None = None
+    sales: np.ndarray | None = None  # real
+    revenue: np.ndarray | None = None  # nominal value of the sales
     fill: np.ndarray | None = None
     inputs: np.ndarray | None = None
     value_added: np.ndarray | None = None  # nominal
     profit: np.ndarray | None = None  # nominal
-    tariff_cost: np.ndarray | None = None  # nominal
+    tariff_cost: np.ndarray | None = None  # nominal price cuts absorbing tariffs (a memo)
     entries: int = 0
     exits: int = 0
     diverted_sold: np.ndarray | None = None  # re-routed sales made, real
@@ -90,9 +89,11 @@ ARRAYS_BY_SLOT = (
     "final",
     "network",
     "defence",
+    "defence_krw",
     "demand",
     "gross",
     "sales",
+    "revenue",
     "fill",
     "inputs",
     "value_added",
@@ -146,8 +147,19 @@ class ChangwonModel(mesa.Model):
         self.base_firms = self.firms.slots
         # Room for two years of entrants at a time: growing the arrays is costly.
         self.slot_buffer = max(24, int(2 * params.entry_rate * self.firms.slots))
-        self.deliveries = environment.deliveries.copy()
-        self.partner_shock = np.zeros(len(PARTNERS))
+        # The order book: the scenario's and the pipeline's orders are added as they are signed.
+        self.defence_work = environment.defence_work.copy()
+        self.defence_deliveries = environment.defence_deliveries.copy()
+        self.defence_backlog = environment.defence_backlog
+        # The complex-wide shock starts from the momentum of the last observed half-year; its
+        # mean-one correction uses the variance it has gathered since.
+        self.common_shock = environment.complex_shock_start
+        rho, sd = params.complex_shock_persistence, params.complex_shock_sd
+        k = np.arange(len(environment.months))
+        self.common_variance = sd**2 * (1.0 - rho ** (2 * (k + 1))) / (1.0 - rho**2)
+        self.labour_trend_step = (1.0 + params.labour_productivity_growth) ** (1.0 / 12.0)
+        self.labour_trend = 1.0  # output per worker relative to the base year
+        self.region_jobs: float | None = None  # jobs induced beyond the complex, lagged
         self.slots_left = 0.0
         self.credit_left = environment.credit_line_krw
         self.diverting = False  # becomes true with the first US tariff
@@ -178,6 +190,11 @@ class ChangwonModel(mesa.Model):
         # Anchors do not exit: the plants of large groups are restructured, not closed, within
         # the horizon, and their finance is the group's.
         self.may_exit = self.firms.alive & (self.firms.anchor < 0)
+        self.sme_alive = self.may_exit.copy()  # living SMEs: they share a sector's demand
+        # The SMEs' base demand by sector and buyer: churn moves it between them, never changes it.
+        self.sme_demand = rules.sector_partner_total(
+            self.firms.base_final, self.firms.sector, np.flatnonzero(self.sme_alive), len(SECTORS)
+        )
         n_months = len(environment.months)
         self.indicators = np.zeros((n_months, len(INDICATOR_NAMES)))
         self.ledger = np.zeros((n_months, len(LEDGER)))
@@ -188,24 +205,25 @@ class ChangwonModel(mesa.Model):
     def step(self) -> None:
         draws = self.draw()  # all of this month's randomness, drawn first
         # 1. environment
-        self.read_environment()
+        self.read_environment()  # drivers, prices of exports, programme slots
+        self.move_demand_shocks(draws)  # the complex-wide common shock and each firm's own
         # 2. demand
-        self.move_demand_shocks(draws)
-        self.demand_from_partners()  # base x partner index x tariff price effect x firm factor
+        self.demand_from_buyers()  # base x buyer's demand x price and tariff responses x shocks
         self.divert_lost_us_sales()
         self.orders_from_customers()  # last month's in-complex purchases, through the network
-        self.defence_deliveries_due()
+        self.defence_work_due()  # the order book's work of the month, at the primes
         # 3. production
-        self.produce()  # capacity x productivity, defects, sales, inputs, wages
+        self.produce()  # capacity x productivity, defects, sales at their prices, inputs
         self.adjust_capacity()
         # 4. tariff absorption
-        self.absorb_tariffs()
+        self.absorb_tariffs()  # the exporters' price cuts: in export value and margins, once
         # 5. finance
         self.settle_accounts()  # profit to cash, payouts leave the complex
         self.lend_export_support()
-        self.exit_distressed_firms()  # their customers turn to the sector's market
-        self.enter_new_firms(draws)
+        self.exit_firms(draws)  # distress and business demography; demand goes to sector peers
+        self.enter_new_firms(draws)  # entrants take their demand from sector peers
         # 6. employment
+        self.raise_output_per_worker()  # the calibrated trend, wages with it
         self.adjust_employment()
         # 7. AI-factory adoption
         self.adopt_ai_factories(draws)  # hazard, slots, cash, up-front cost
@@ -231,26 +249,34 @@ class ChangwonModel(mesa.Model):
 
     def read_environment(self) -> None:
         now, env = self.now, self.env
-        now.month = int(env.months[now.k])
-        now.price = float(env.price[now.k])
-        self.slots_left += float(env.programme_slots[now.k])
+        k = now.k
+        now.month = int(env.months[k])
+        now.price = float(env.price[k])
+        now.export_price = float(env.export_price[k])
+        now.unit_revenue = rules.unit_revenue(now.price, now.export_price, env.tariff_price[k])
+        self.slots_left += float(env.programme_slots[k])
 
     def move_demand_shocks(self, draws: MonthDraws) -> None:
         p, f = self.params, self.firms
-        self.partner_shock = rules.shock_step(
-            self.partner_shock, p.demand_shock_persistence, p.demand_shock_sd, draws.partner_noise
+        self.common_shock = float(
+            rules.shock_step(
+                self.common_shock,
+                p.complex_shock_persistence,
+                p.complex_shock_sd,
+                draws.common_noise,
+            )
         )
         n = self.firms_created
         f.firm_shock[:n] = rules.shock_step(
             f.firm_shock[:n], p.firm_shock_persistence, p.firm_shock_sd, draws.firm_noise
         )
 
-    def demand_from_partners(self) -> None:
-        k, p, f, env = self.now.k, self.params, self.firms, self.env
-        rho2 = p.demand_shock_persistence**2
-        variance = p.demand_shock_sd**2 * (1.0 - rho2 ** (k + 1)) / (1.0 - rho2)
-        partner_index = env.partner_trend[k] * np.exp(self.partner_shock - 0.5 * variance)
-        factor = rules.sector_partner_factor(partner_index, env.fx_factor[k], env.tariff_factor[k])
+    def demand_from_buyers(self) -> None:
+        k, f, env = self.now.k, self.firms, self.env
+        common = np.exp(self.common_shock - 0.5 * self.common_variance[k])
+        factor = rules.sector_partner_factor(
+            env.demand_index[k] * common, float(env.export_volume[k]), env.tariff_volume[k]
+        )
         firm_factor = rules.firm_demand_factor(
             f.firm_shock, self.firm_shock_variance, self.cost_advantage
         )
@@ -258,10 +284,10 @@ class ChangwonModel(mesa.Model):
 
     def divert_lost_us_sales(self) -> None:
         f, env, k = self.firms, self.env, self.now.k
-        if not self.diverting and (env.tariff_factor[k, US] == 1.0).all():
+        if not self.diverting and (env.tariff_volume[k, US] == 1.0).all():
             return  # no US tariff and nothing re-routed yet
         self.diverting = True
-        lost = rules.lost_to_tariff(self.now.final[:, US], env.tariff_factor[k, US][f.sector])
+        lost = rules.lost_to_tariff(self.now.final[:, US], env.tariff_volume[k, US][f.sector])
         boost = env.diversion_boost if env.support_active[k] else 0.0
         speed = rules.monthly_speed(self.params.diversion_months / (1.0 + boost))
         f.diverted = rules.divert(f.diverted, lost, self.params.diversion_share, speed)
@@ -272,11 +298,12 @@ class ChangwonModel(mesa.Model):
             self.network, f.orders, self.market_weight, f.sector, self.shares_t
         )
 
-    def defence_deliveries_due(self) -> None:
-        due = self.deliveries[self.now.k].sum(axis=1) / self.now.price
+    def defence_work_due(self) -> None:
+        work = self.defence_work[self.now.k].sum(axis=1)  # nominal, by anchor
         defence = np.zeros(self.firms.slots)
-        defence[: len(due)] = due * self.firms.alive[: len(due)]
-        self.now.defence = defence
+        defence[: len(work)] = work * self.firms.alive[: len(work)]
+        self.now.defence_krw = defence
+        self.now.defence = defence / self.now.price
 
     def produce(self) -> None:
         now, f, p = self.now, self.firms, self.params
@@ -287,6 +314,12 @@ class ChangwonModel(mesa.Model):
         now.fill = fill * f.alive  # a firm that has left delivers nothing
         now.diverted_sold = f.diverted * now.fill
         now.inputs = rules.inputs_needed(now.gross, p.input_share, f.unit_cost)
+        now.revenue = now.fill * (
+            rules.sales_value(now.final, now.unit_revenue, f.sector)
+            + f.diverted * now.export_price
+            + now.network * now.price
+            + now.defence_krw
+        )
 
     def adjust_capacity(self) -> None:
         now, f, p = self.now, self.firms, self.params
@@ -297,33 +330,28 @@ class ChangwonModel(mesa.Model):
     def absorb_tariffs(self) -> None:
         now, f, env = self.now, self.firms, self.env
         now.tariff_cost = rules.absorbed_tariff(
-            now.final,
-            now.fill * now.price,
-            env.tariff_rate[now.k],
-            f.sector,
-            self.params.tariff_passthrough,
+            now.final * now.fill[:, None], now.export_price, env.tariff_price[now.k], f.sector
         )
 
     def settle_accounts(self) -> None:
         now, f, p = self.now, self.firms, self.params
         delivered = f.orders * supplier_fill(self.network, now.fill, self.market_weight, f.sector)
         bought = rules.purchases(now.inputs, delivered)
-        now.value_added = (now.sales - bought) * now.price
+        now.value_added = now.revenue - bought * now.price
         wages = f.employment * f.wage * now.price
         fixed = f.fixed_cost * now.price  # zero for a firm that has left
-        now.profit = now.value_added - wages - fixed - now.tariff_cost
+        now.profit = now.value_added - wages - fixed
         payout = p.payout_rate * np.maximum(now.profit, 0.0)
         f.cash = f.cash + now.profit - payout
         f.orders = p.in_complex_input_share * now.inputs
         in_complex_sales = (now.network @ now.fill) * now.price
         self.book(
-            external_sales=now.sales.sum() * now.price - in_complex_sales,
+            external_sales=now.revenue.sum() - in_complex_sales,
             in_complex_sales=in_complex_sales,
             in_complex_purchases=delivered.sum() * now.price,
             outside_purchases=(bought - delivered).sum() * now.price,
             wages=wages.sum(),
             fixed_costs=fixed.sum(),
-            tariffs=now.tariff_cost.sum(),
             payouts=payout.sum(),
         )
 
@@ -338,11 +366,14 @@ class ChangwonModel(mesa.Model):
         self.credit_left -= credit.sum()
         self.book(support_credit=credit.sum())
 
-    def exit_distressed_firms(self) -> None:
+    def exit_firms(self, draws: MonthDraws) -> None:
         f, p = self.firms, self.params
         line = p.exit_debt_months * self.now.price * f.base_sales
         f.distress_months = rules.distress_count(f.distress_months, f.cash, line) * self.may_exit
-        leaving = f.distress_months >= self.exit_after
+        distressed = f.distress_months >= self.exit_after
+        n = len(draws.exit_e)  # firms of the month's start: entrants do not leave at once
+        leaving = distressed.copy()
+        leaving[:n] |= rules.leaves_by_demography(draws.exit_e, p.exit_rate) & self.may_exit[:n]
         self.now.exits = np.count_nonzero(leaving)
         if not self.now.exits:
             return
@@ -350,7 +381,17 @@ class ChangwonModel(mesa.Model):
         self.sector_adopters -= sector_count(f.sector, leaving & (self.adopted > 0))
         self.sector_candidates -= sector_count(f.sector, leaving)  # anchors never leave
         self.adopted[leaving] = 0.0
+        # The SMEs' total demand by sector and buyer stays what it was: what the leaving firms
+        # had goes to the SMEs that stay.
+        moved = rules.sector_partner_total(
+            f.base_final, f.sector, np.flatnonzero(leaving), len(SECTORS)
+        )
+        stay = rules.churn_factor(self.sme_demand - moved, moved)
+        f.base_final, f.base_sales = rules.rescale_sector_demand(
+            f.base_final, f.base_sales, f.sector, self.sme_alive & ~leaving, stay
+        )
         f.alive[leaving] = False
+        self.sme_alive[leaving] = False
         self.may_exit[leaving] = False
         f.cash[leaving] = 0.0
         f.employment[leaving] = 0.0
@@ -373,9 +414,19 @@ class ChangwonModel(mesa.Model):
             f = self.firms
             self.market_weight = market_weights(f.base_sales, f.alive, f.sector)
 
+    def raise_output_per_worker(self) -> None:
+        factor = self.labour_trend_step
+        self.labour_trend *= factor
+        self.firms.labour_productivity *= factor
+        self.firms.wage *= factor  # the wage bill per unit of output stays the same
+        self.entrant.labour_productivity[:] *= factor
+        self.entrant.wage[:] *= factor
+
     def adjust_employment(self) -> None:
         now, f = self.now, self.firms
-        needed = now.gross / (f.labour_productivity * f.productivity)
+        needed = rules.labour_needed(
+            now.gross, f.labour_productivity, f.productivity, self.params.ai_labour_saving
+        )
         needed[now.entrant_slots] = f.employment[now.entrant_slots]  # they start at their size
         f.employment = np.where(
             f.alive, rules.adjust_toward(f.employment, needed, self.speeds["employment"]), 0.0
@@ -442,56 +493,33 @@ class ChangwonModel(mesa.Model):
         f.adoption[ramping[progress >= 1.0]] = ADOPTED
 
     def book_pipeline_orders(self, draws: MonthDraws) -> None:
-        pipeline, env = self.env.pipeline, self.env
+        pipeline, p = self.env.pipeline, self.params
         for u_value, u_prime in zip(draws.order_value_u, draws.order_prime_u, strict=True):
             primes = pipeline.primes
             prime = primes[min(int(u_prime * len(primes)), len(primes) - 1)]
-            add_deliveries(
-                self.deliveries,
-                env.months,
-                env.krw_per_usd,
-                self.anchor_index(prime),
+            order = pipeline_order(
+                anchor_ids().index(prime),
                 PARTNERS.index(pipeline.partner),
-                value_usd=pipeline.value_usd.ppf(float(u_value)),
-                value_krw=None,
-                first=self.now.month + PIPELINE_LEAD_MONTHS,
-                count=PIPELINE_DELIVERY_MONTHS,
+                self.now.month,
+                pipeline.value_usd.ppf(float(u_value)),
             )
+            booked = schedule(
+                [order],
+                self.env.months,
+                self.env.krw_per_usd,
+                self.defence_work.shape[1],
+                p.defence_build_months,
+                p.defence_in_complex_share,
+            )
+            self.defence_work += booked.work
+            self.defence_deliveries += booked.deliveries
+            self.defence_backlog += booked.signed.sum()
 
     def record(self) -> None:
-        now, f, p, env = self.now, self.firms, self.params, self.env
-        row = self.indicators[now.k]
-        anchors = self.deliveries.shape[1]
-        defence = self.deliveries[now.k] * now.fill[:anchors, None]  # nominal, by partner
-        diverted = np.bincount(f.sector, weights=now.diverted_sold, minlength=len(SECTORS))
-        sold_real = now.fill @ now.final + diverted @ self.diversion_mix
-        exports_usd = (sold_real * now.price + defence.sum(axis=0)) / env.krw_per_usd[now.k]
-        production = now.sales.sum() * now.price
-        final_sales = production - (now.network @ now.fill) * now.price
-        employment = f.employment.sum()
-        active = np.count_nonzero(f.alive)
-        adopters = int(self.sector_adopters.sum())
-        within = p.within_region_share
-        row[COLUMN["production_krw"]] = production
-        row[COLUMN["value_added_krw"]] = now.value_added.sum()
-        row[COLUMN["exports_usd"]] = exports_usd[1:].sum()
-        for j, partner in enumerate(PARTNERS[1:], start=1):
-            row[COLUMN[f"exports_usd_{partner}"]] = exports_usd[j]
-        row[COLUMN["employment"]] = employment
-        row[COLUMN["active_firms"]] = active
-        row[COLUMN["entries"]] = now.entries
-        row[COLUMN["exits"]] = now.exits
-        row[COLUMN["adopters"]] = adopters
-        row[COLUMN["adoption_share"]] = adopters / max(1, active)
-        row[COLUMN["labour_productivity"]] = production / employment if employment > 0 else 0.0
-        row[COLUMN["defect_rate"]] = (now.gross @ f.defect_rate) / max(now.gross.sum(), 1e-300)
-        row[COLUMN["tariff_cost_krw"]] = now.tariff_cost.sum()
-        row[COLUMN["defence_deliveries_krw"]] = defence.sum()
-        row[COLUMN["region_production_krw"]] = final_sales * p.multiplier_production * within
-        row[COLUMN["region_value_added_krw"]] = final_sales * p.multiplier_value_added * within
-        row[COLUMN["region_employment"]] = (
-            12.0 * final_sales / now.price / 1e9 * p.multiplier_employment_per_bn_krw * within
-        )
+        now, f = self.now, self.firms
+        k = now.k
+        self.defence_backlog += self.env.defence_signed[k] - self.defence_work[k].sum()
+        self.indicators[k] = month_indicators(self, now)
         self.book(cash_end=f.cash.sum())
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -523,9 +551,6 @@ class ChangwonModel(mesa.Model):
             scale,
         )
 
-    def anchor_index(self, anchor_id: str) -> int:
-        return [a["id"] for a in population_spec()["anchors"]].index(anchor_id)
-
     def make_room(self, extra: int) -> None:
         self.firms.grow(extra)
         self.now.pad(extra)
@@ -534,6 +559,7 @@ class ChangwonModel(mesa.Model):
         self.market_weight = np.concatenate([self.market_weight, np.zeros(extra)])
         self.propensity = np.concatenate([self.propensity, np.zeros(extra)])
         self.may_exit = np.concatenate([self.may_exit, np.zeros(extra, dtype=bool)])
+        self.sme_alive = np.concatenate([self.sme_alive, np.zeros(extra, dtype=bool)])
         self.adopted = np.concatenate([self.adopted, np.zeros(extra)])
         self.cost_advantage = np.concatenate([self.cost_advantage, np.ones(extra)])
         self.shares_t = self.network.shares.T
@@ -582,6 +608,15 @@ class ChangwonModel(mesa.Model):
         self.cost_advantage[new] = 1.0
         self.us_exporter[new] = t.partner_mix[sector, US] > 0
         self.network.market[new] = t.market_mix
+        won = rules.sector_partner_total(f.base_final, f.sector, new, len(SECTORS))
+        f.base_final, f.base_sales = rules.rescale_sector_demand(
+            f.base_final,
+            f.base_sales,
+            f.sector,
+            self.sme_alive,
+            rules.churn_factor(self.sme_demand, -won),
+        )
+        self.sme_alive[new] = True
         return float(f.cash[new].sum())
 
     # --- Mesa agents, on demand ------------------------------------------------------------------

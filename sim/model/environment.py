@@ -1,8 +1,18 @@
-"""The world outside the firms, month by month: demand by partner, the exchange rate, producer
-prices, tariffs in force and how buyers have adjusted to them, programmes, and defence contracts.
+"""The world outside the firms, month by month: demand by buyer, producer prices, the won and the
+price of exports, tariffs in force and how buyers have adjusted to them, programmes, and defence
+work and deliveries.
 
 Everything that does not depend on the firms is computed once per replicate as arrays over the
-months of the period (row k = k-th month), so the monthly step only reads a row.
+months of the period (row k = k-th month), so the monthly step only reads a row. The national
+drivers arrive as monthly paths (`sim.model.macro_paths`); the defence order book as work and
+delivery schedules (`sim.model.defence`).
+
+Prices of exports. Most exports are invoiced in dollars (`export_krw_invoiced_share` are in won):
+their dollar price is sticky and moves toward producer prices over the won with the time
+constant `export_price_adjust_months`, so a weaker won first raises their won value, leaving
+their dollar value unchanged, and only later lowers their dollar price. Exports invoiced in won
+keep their won price, so their dollar price falls at once. Buyers' volumes respond to the
+dollar price they pay with the elasticity `export_price_elasticity`.
 """
 
 from __future__ import annotations
@@ -16,96 +26,77 @@ from sim.inputs.calendar import calendar_month, parse_month
 from sim.inputs.names import EXPORT_PARTNERS, PARTNERS, SECTORS
 from sim.inputs.parameters import Parameters
 from sim.model import rules
-
-BASE_YEAR = 2024
-BASE_KRW_PER_USD = 1364.4  # 2024 average, Bank of Korea ECOS via MBC and YTN (FACTS §3)
-# Assumption: a pipeline order starts delivering a year after signing and delivers over 3 years.
-PIPELINE_LEAD_MONTHS = 12
-PIPELINE_DELIVERY_MONTHS = 36
+from sim.model.defence import Deliveries, scenario_deliveries, schedule
+from sim.model.macro_paths import MacroPaths
 
 
 @dataclass(slots=True)
 class Environment:
     months: np.ndarray  # (T,) month numbers
-    price: np.ndarray  # (T,) producer price level, 2024 = 1
+    price: np.ndarray  # (T,) producer price level, base year = 1
     krw_per_usd: np.ndarray  # (T,)
-    partner_trend: np.ndarray  # (T, partners) trend x season, 2024 = 1
-    fx_factor: np.ndarray  # (T, partners) export volume response to the won
+    demand_index: np.ndarray  # (T, partners) real demand of each buyer x season, base year = 1
+    export_volume: np.ndarray  # (T,) buyers' volume response to the dollar price of exports
+    export_price: np.ndarray  # (T,) won received per unit of exports, base year = 1
     tariff_rate: np.ndarray  # (T, partners, sectors) ad valorem rates in force
-    tariff_factor: np.ndarray  # (T, partners, sectors) demand with tariffs / without
+    tariff_volume: np.ndarray  # (T, partners, sectors) volume demanded with tariffs / without
+    tariff_price: np.ndarray  # (T, partners, sectors) exporter's price with tariffs / without
     programme_active: np.ndarray  # (T,) bool: AI-factory programme offers slots
     programme_slots: np.ndarray  # (T,) new subsidised slots opening this month
     subsidy_share: float
     support_active: np.ndarray  # (T,) bool: export support in force
     credit_line_krw: float
     diversion_boost: float
-    deliveries: np.ndarray  # (T, anchors, partners) defence deliveries due, nominal KRW
+    defence_work: np.ndarray  # (T, anchors, partners) complex's defence work, nominal KRW
+    defence_deliveries: np.ndarray  # (T, anchors, partners) deliveries (exports), nominal KRW
+    defence_signed: np.ndarray  # (T,) complex's share of contracts signed in the month
+    defence_backlog: float  # complex's share of contracts signed before the period, not worked
     pipeline_rate: np.ndarray  # (T,) expected pipeline orders signed this month
     pipeline: object  # the scenario's pipeline (value distribution, primes, partner) or None
+    complex_shock_start: float  # log common shock in the month before the period (momentum)
+    macro_growth: dict  # driver -> year -> annual log growth the paths were made from
 
 
 def build_environment(
     scenario,
     params: Parameters,
     anchor_ids: tuple[str, ...],
-    base_year: int = BASE_YEAR,
-    base_krw_per_usd: float = BASE_KRW_PER_USD,
+    macro: MacroPaths,
+    book: list[Deliveries] | None = None,
+    complex_shock_start: float = 0.0,
 ) -> Environment:
-    """Deterministic inputs of a replicate, from the scenario and parameters.
-
-    `base_year` and `base_krw_per_usd` describe the population's base year (2024 unless a population
-    of another year is simulated, as in the 2020-2024 hindcast of `sim.analysis.hindcast`): prices
-    and demand trends average one over that year, and export volumes respond to the won relative to
-    that year's rate.
-    """
-    from sim.inputs.scenario_fields import path_value
-
+    """Inputs of a replicate that do not depend on the firms: the scenario's measures, the
+    replicate's national drivers `macro`, and the defence order book `book` known at the start
+    (contracts signed before the period; the scenario's named contracts are added here)."""
     start, end = scenario.period.start_month, scenario.period.end_month
     months = np.arange(start, end + 1)
     n = len(months)
 
-    # Prices and demand trends are cumulated monthly from a grid spanning the base year and the
-    # period, then normalised so that the base year averages one.
-    grid = np.arange(min(start, base_year * 12), max(end, base_year * 12 + 11) + 1)
-    base = (grid >= base_year * 12) & (grid < base_year * 12 + 12)
-    in_period = (grid >= start) & (grid <= end)
-
-    def level(annual_growth) -> np.ndarray:
-        log_step = np.log1p(np.array([path_value(annual_growth, m) for m in grid])) / 12.0
-        log_level = np.cumsum(log_step)
-        return np.exp(log_level - log_level[base].mean())[in_period]
-
-    price = level(scenario.macro.producer_price_growth)
     season = 1.0 + params.seasonal_amplitude * np.cos(
         2 * np.pi * (np.array([calendar_month(m) for m in months]) - 12) / 12.0
     )
-    growth = scenario.macro.demand_growth
-    partner_trend = np.stack([level(growth[p]) for p in PARTNERS], axis=1) * season[:, None]
-
-    fx = np.array([path_value(scenario.macro.krw_per_usd, m) for m in months], dtype=float)
-    fx_factor = np.ones((n, len(PARTNERS)))
-    fx_factor[:, 1:] = ((fx / base_krw_per_usd) ** params.fx_export_elasticity)[:, None]
+    fx = macro.krw_per_usd
+    volume, export_price = export_prices(macro.price, fx / macro.base_krw_per_usd, params)
 
     rate = tariff_rates(scenario.tariffs, months)
-    tariff_factor = tariff_factors(rate, params)
+    tariff_volume, tariff_price = tariff_factors(rate, params)
 
     programme_active, slots = programme(scenario.ai_factory, months)
     support = scenario.export_support
     support_active = active_mask(support, months) if support else np.zeros(n, dtype=bool)
 
-    deliveries = np.zeros((n, len(anchor_ids), len(PARTNERS)))
-    for contract in scenario.defence_exports.contracts:
-        add_deliveries(
-            deliveries,
-            months,
-            fx,
-            anchor_ids.index(contract.prime),
-            PARTNERS.index(contract.partner),
-            value_usd=contract.value_usd,
-            value_krw=contract.value_krw,
-            first=parse_month(contract.delivery.start),
-            count=contract.delivery.months,
-        )
+    contracts = [
+        *(book or []),
+        *scenario_deliveries(scenario.defence_exports.contracts, anchor_ids),
+    ]
+    defence = schedule(
+        contracts,
+        months,
+        fx,
+        len(anchor_ids),
+        params.defence_build_months,
+        params.defence_in_complex_share,
+    )
     pipeline = scenario.defence_exports.pipeline
     pipeline_rate = np.zeros(n)
     if pipeline is not None:
@@ -113,22 +104,59 @@ def build_environment(
 
     return Environment(
         months=months,
-        price=price,
+        price=macro.price,
         krw_per_usd=fx,
-        partner_trend=partner_trend,
-        fx_factor=fx_factor,
+        demand_index=macro.demand * (season * complex_trend(months, macro, params))[:, None],
+        export_volume=volume,
+        export_price=export_price,
         tariff_rate=rate,
-        tariff_factor=tariff_factor,
+        tariff_volume=tariff_volume,
+        tariff_price=tariff_price,
         programme_active=programme_active,
         programme_slots=slots,
         subsidy_share=scenario.ai_factory.subsidy_share if scenario.ai_factory else 0.0,
         support_active=support_active,
         credit_line_krw=support.credit_line_krw if support else 0.0,
         diversion_boost=support.diversion_boost if support else 0.0,
-        deliveries=deliveries,
+        defence_work=defence.work,
+        defence_deliveries=defence.deliveries,
+        defence_signed=defence.signed,
+        defence_backlog=defence.opening_backlog,
         pipeline_rate=pipeline_rate,
         pipeline=pipeline,
+        complex_shock_start=complex_shock_start,
+        macro_growth=macro.annual_growth,
     )
+
+
+def complex_trend(months: np.ndarray, macro: MacroPaths, params: Parameters) -> np.ndarray:
+    """The complex's own demand trend beyond its national drivers, one in the middle of the base
+    year (so the base year still averages about one)."""
+    years = (months - (macro.base_year * 12 + 5.5)) / 12.0
+    return np.exp(params.complex_demand_trend * years)
+
+
+def export_prices(
+    price: np.ndarray, fx_ratio: np.ndarray, params: Parameters
+) -> tuple[np.ndarray, np.ndarray]:
+    """(volume factor, won per unit) of exports, month by month, relative to the base year.
+
+    `fx_ratio` is won per dollar over its base-year average. The dollar price of dollar-invoiced
+    exports starts at its base-year level and moves toward price / fx_ratio; won-invoiced exports
+    are at price / fx_ratio in dollars at once.
+    """
+    target = price / fx_ratio
+    speed = rules.monthly_speed(params.export_price_adjust_months)
+    dollar = np.empty_like(target)
+    level = 1.0
+    for k in range(len(target)):
+        level = rules.adjust_toward(level, target[k], speed)
+        dollar[k] = level
+    won = params.export_krw_invoiced_share
+    buyers_price = (1.0 - won) * dollar + won * target
+    volume = buyers_price ** (-params.export_price_elasticity)
+    won_per_unit = (1.0 - won) * dollar * fx_ratio + won * price
+    return volume, won_per_unit
 
 
 def active_mask(measure, months: np.ndarray) -> np.ndarray:
@@ -153,23 +181,27 @@ def tariff_rates(tariffs, months: np.ndarray) -> np.ndarray:
     return rate
 
 
-def tariff_factors(rate: np.ndarray, params: Parameters) -> np.ndarray:
-    """Demand factor of the tariffs month by month, with buyers adjusting over the years.
+def tariff_factors(rate: np.ndarray, params: Parameters) -> tuple[np.ndarray, np.ndarray]:
+    """(volume, exporter's price) with the tariffs over without, month by month.
 
-    Buyers start the period adjusted to no tariff: measures in force before the period start
-    with the period.
+    The value of trade at the border moves by (1 + tau)^(-eps(a)), eps rising from about 0.76
+    after a year toward its long-run value as buyers adjust (`rules.tariff_value_factor`).
+    Pass-through only splits that response: the exporter cuts its dollar price by the part of
+    the tariff it does not pass on, the rest falls on volume (`rules.split_tariff_response`).
+    Buyers start the period adjusted to no tariff: measures in force before it start with it.
     """
     impact = rules.impact_elasticity(
         params.elasticity_one_year, params.elasticity_long_run, params.elasticity_years_to_long_run
     )
     speed = rules.monthly_speed(12.0 * params.elasticity_years_to_long_run / math.log(20.0))
-    wedge = rules.tariff_wedge(rate, params.tariff_passthrough)
+    wedge = rules.tariff_wedge(rate)
     perceived = np.zeros_like(wedge)
     previous = np.zeros(wedge.shape[1:])
     for k in range(len(wedge)):
         previous = rules.perceived_wedge(previous, wedge[k], speed)
         perceived[k] = previous
-    return rules.tariff_demand_factor(wedge, perceived, impact, params.elasticity_long_run)
+    value = rules.tariff_value_factor(wedge, perceived, impact, params.elasticity_long_run)
+    return rules.split_tariff_response(value, wedge, params.tariff_passthrough)
 
 
 def programme(ai_factory, months: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,28 +210,6 @@ def programme(ai_factory, months: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(len(months), dtype=bool), np.zeros(len(months))
     active = active_mask(ai_factory, months)
     return active, np.where(active, ai_factory.subsidised_firms_per_year / 12.0, 0.0)
-
-
-def add_deliveries(
-    deliveries: np.ndarray,
-    months: np.ndarray,
-    fx: np.ndarray,
-    prime: int,
-    partner: int,
-    value_usd: float | None,
-    value_krw: float | None,
-    first: int,
-    count: int,
-) -> None:
-    """Spread a contract's value evenly over its delivery months (those inside the period).
-
-    A value in USD is converted at each delivery month's exchange rate.
-    """
-    due = (months >= first) & (months < first + count)
-    if value_usd is not None:
-        deliveries[due, prime, partner] += value_usd / count * fx[due]
-    else:
-        deliveries[due, prime, partner] += value_krw / count
 
 
 assert EXPORT_PARTNERS == PARTNERS[1:]

@@ -2,9 +2,8 @@
 
 A flow (production, exports, ...) is summed over the year; a stock (employment, firms, adopters)
 is taken at the year's last month; a ratio is recomputed from the annual flows and stocks. Region-
-wide figures are input-output estimates (Bank of Korea multipliers applied to the complex's final
-sales), not simulated firm activity, and are named `region_*` so they are never mistaken for the
-complex itself.
+wide figures are input-output estimates, not simulated firm activity, and are named `region_*` so
+they are never mistaken for the complex itself (`region_effects`).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.inputs.names import PARTNERS
+from sim.inputs.names import PARTNERS, SECTORS
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +24,25 @@ class Indicator:
     label_ko: str
 
 
+SECTOR_KO = ("기계", "전기전자", "운송장비", "철강", "기타")
+PARTNER_KO = ("미국", "EU", "중국", "기타 지역")
+
 INDICATOR_LIST: tuple[Indicator, ...] = (
     Indicator("production_krw", "KRW", "sum", "Production", "생산액"),
+    Indicator(
+        "production_real_krw",
+        "KRW of 2024",
+        "sum",
+        "Production at constant 2024 prices",
+        "생산액 (2024년 불변가격)",
+    ),
     Indicator("value_added_krw", "KRW", "sum", "Value added", "부가가치"),
     Indicator("exports_usd", "USD", "sum", "Exports", "수출액"),
     *(
         Indicator(
             f"exports_usd_{p}", "USD", "sum", f"Exports to {p.replace('_', ' ')}", f"{ko} 수출액"
         )
-        for p, ko in zip(PARTNERS[1:], ("미국", "EU", "중국", "기타 지역"), strict=True)
+        for p, ko in zip(PARTNERS[1:], PARTNER_KO, strict=True)
     ),
     Indicator("employment", "persons", "last", "Employment", "고용"),
     Indicator("active_firms", "firms", "last", "Active firms", "가동 기업 수"),
@@ -42,38 +51,83 @@ INDICATOR_LIST: tuple[Indicator, ...] = (
     Indicator("adopters", "firms", "last", "AI-factory adopters", "AI 공장 도입 기업"),
     Indicator("adoption_share", "share", "ratio", "AI-factory adoption share", "AI 공장 도입률"),
     Indicator(
+        "programme_additional_adopters",
+        "firms",
+        "last",
+        "Adopters added by the programme (against no programme)",
+        "사업으로 늘어난 도입 기업 (사업 없을 때 대비)",
+    ),
+    Indicator(
         "labour_productivity", "KRW per person", "ratio", "Production per worker", "1인당 생산액"
     ),
     Indicator("defect_rate", "share", "ratio", "Defect rate", "불량률"),
-    Indicator("tariff_cost_krw", "KRW", "sum", "Tariff absorbed by firms", "관세 부담액"),
+    Indicator(
+        "tariff_cost_krw", "KRW", "sum", "Tariff absorbed in export prices", "수출가격 관세 흡수액"
+    ),
+    Indicator(
+        "defence_work_krw", "KRW", "sum", "Defence export work (output)", "방산 수출 작업 (생산)"
+    ),
     Indicator(
         "defence_deliveries_krw", "KRW", "sum", "Defence export deliveries", "방산 수출 인도액"
+    ),
+    Indicator(
+        "defence_backlog_krw",
+        "KRW",
+        "last",
+        "Defence order backlog (complex's share)",
+        "방산 수주 잔고",
+    ),
+    *(
+        Indicator(
+            f"production_krw_{s}",
+            "KRW",
+            "sum",
+            f"Production, {s.replace('_', ' ')}",
+            f"{ko} 생산액",
+        )
+        for s, ko in zip(SECTORS, SECTOR_KO, strict=True)
+    ),
+    *(
+        Indicator(
+            f"exports_usd_{s}", "USD", "sum", f"Exports, {s.replace('_', ' ')}", f"{ko} 수출액"
+        )
+        for s, ko in zip(SECTORS, SECTOR_KO, strict=True)
+    ),
+    *(
+        Indicator(
+            f"employment_{s}", "persons", "last", f"Employment, {s.replace('_', ' ')}", f"{ko} 고용"
+        )
+        for s, ko in zip(SECTORS, SECTOR_KO, strict=True)
     ),
     Indicator(
         "region_production_krw",
         "KRW",
         "sum",
-        "Region-wide production induced (input-output estimate)",
-        "지역 생산유발액 (산업연관 추정)",
+        "Production induced in the region beyond the complex (input-output estimate)",
+        "단지 밖 지역 생산유발액 (산업연관 추정)",
     ),
     Indicator(
         "region_value_added_krw",
         "KRW",
         "sum",
-        "Region-wide value added induced (input-output estimate)",
-        "지역 부가가치유발액 (산업연관 추정)",
+        "Value added induced in the region beyond the complex (input-output estimate)",
+        "단지 밖 지역 부가가치유발액 (산업연관 추정)",
     ),
     Indicator(
         "region_employment",
         "persons",
         "last",
-        "Region-wide employment induced (input-output estimate)",
-        "지역 고용유발 (산업연관 추정)",
+        "Jobs induced in the region beyond the complex (input-output estimate)",
+        "단지 밖 지역 고용유발 (산업연관 추정)",
     ),
 )
 INDICATORS: dict[str, Indicator] = {i.name: i for i in INDICATOR_LIST}
 INDICATOR_NAMES: tuple[str, ...] = tuple(INDICATORS)
 COLUMN = {name: k for k, name in enumerate(INDICATOR_NAMES)}
+SECTOR_COLUMNS = {
+    name: [COLUMN[f"{name}_{s}"] for s in SECTORS]
+    for name in ("production_krw", "exports_usd", "employment")
+}
 
 
 def annual_from_monthly(values: np.ndarray, months: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,3 +158,116 @@ def annual_from_monthly(values: np.ndarray, months: np.ndarray) -> tuple[np.ndar
         )
         out[row, COLUMN["defect_rate"]] = block[:, COLUMN["defect_rate"]].mean()
     return unique_years, out
+
+
+# --- one month's indicators ---------------------------------------------------------------------
+
+
+def month_indicators(model, now) -> np.ndarray:
+    """The indicators of the month just stepped, from the model's state and the month's scratch
+    quantities (`sim.model.changwon_model`)."""
+    f, p, env = model.firms, model.params, model.env
+    k = now.k
+    row = np.zeros(len(INDICATOR_NAMES))
+    fx = float(env.krw_per_usd[k])
+    anchors = model.defence_deliveries.shape[1]
+    # Exports: final sales abroad at their won prices, re-routed sales, and defence deliveries,
+    # which customs records at delivery (output is recognised earlier, as the work is done).
+    sold = now.final * now.fill[:, None]
+    abroad = np.take(now.unit_revenue, f.sector, axis=0)[:, 1:] * sold[:, 1:]
+    diverted = np.bincount(f.sector, weights=now.diverted_sold, minlength=len(SECTORS))
+    delivered = model.defence_deliveries[k] * f.alive[:anchors, None]  # a prime that left: none
+    by_partner = abroad.sum(axis=0) + (diverted @ model.diversion_mix)[1:] * now.export_price
+    by_partner += delivered.sum(axis=0)[1:]
+    firm_exports = abroad.sum(axis=1) + now.diverted_sold * now.export_price
+    firm_exports[:anchors] += delivered.sum(axis=1)
+    production = now.revenue.sum()
+    employment = f.employment.sum()
+    active = np.count_nonzero(f.alive)
+    adopters = int(model.sector_adopters.sum())
+    defence_work = now.defence_krw @ now.fill
+    row[COLUMN["production_krw"]] = production
+    row[COLUMN["production_real_krw"]] = now.sales.sum()
+    row[COLUMN["value_added_krw"]] = now.value_added.sum()
+    row[COLUMN["exports_usd"]] = by_partner.sum() / fx
+    for j, partner in enumerate(PARTNERS[1:]):
+        row[COLUMN[f"exports_usd_{partner}"]] = by_partner[j] / fx
+    row[COLUMN["employment"]] = employment
+    row[COLUMN["active_firms"]] = active
+    row[COLUMN["entries"]] = now.entries
+    row[COLUMN["exits"]] = now.exits
+    row[COLUMN["adopters"]] = adopters
+    row[COLUMN["adoption_share"]] = adopters / max(1, active)
+    row[COLUMN["labour_productivity"]] = production / employment if employment > 0 else 0.0
+    row[COLUMN["defect_rate"]] = (now.gross @ f.defect_rate) / max(now.gross.sum(), 1e-300)
+    row[COLUMN["tariff_cost_krw"]] = now.tariff_cost.sum()
+    row[COLUMN["defence_work_krw"]] = defence_work
+    row[COLUMN["defence_deliveries_krw"]] = delivered.sum()
+    row[COLUMN["defence_backlog_krw"]] = max(0.0, model.defence_backlog)  # rounding below zero
+    by_sector = {
+        "production_krw": np.bincount(f.sector, weights=now.revenue, minlength=len(SECTORS)),
+        "exports_usd": np.bincount(f.sector, weights=firm_exports, minlength=len(SECTORS)) / fx,
+        "employment": np.bincount(f.sector, weights=f.employment, minlength=len(SECTORS)),
+    }
+    for name, values in by_sector.items():
+        row[SECTOR_COLUMNS[name]] = values
+    # Region: final demand the complex meets is its exports (defence work included, as it is
+    # made) and the share of its domestic sales that goes to final buyers.
+    domestic = sold[:, 0].sum() * now.price
+    in_complex = (now.network @ now.fill) * now.price
+    final_demand = (
+        firm_exports.sum() - delivered.sum() + defence_work + p.domestic_final_share * domestic
+    )
+    region = region_effects(
+        final_demand,
+        production - in_complex,
+        production,
+        now.value_added.sum(),
+        employment,
+        now.price,
+        model.labour_trend,
+        p,
+    )
+    row[COLUMN["region_production_krw"]] = region[0]
+    row[COLUMN["region_value_added_krw"]] = region[1]
+    # Jobs beyond the complex follow what final demand needs with the same lag as the complex's
+    # own jobs follow its output.
+    if model.region_jobs is None:
+        model.region_jobs = region[2]
+    model.region_jobs += model.speeds["employment"] * (region[2] - model.region_jobs)
+    row[COLUMN["region_employment"]] = model.region_jobs
+    return row
+
+
+def region_effects(
+    final_demand: float,
+    external_sales: float,
+    production: float,
+    value_added: float,
+    employment: float,
+    price: float,
+    labour_trend: float,
+    params,
+) -> tuple[float, float, float]:
+    """Production, value added and jobs induced in the region beyond the complex (a month).
+
+    Bank of Korea multipliers give what a won of final demand induces in the whole economy, the
+    direct round included. They apply to the final demand the complex meets, not to all its sales
+    (most are parts for other industries, whose final demand is counted where it arises). The
+    complex's own production, value added and jobs that serve that final demand — the direct round
+    and the in-complex suppliers the model simulates — are taken off, in the proportion of final
+    demand to the sales leaving the complex; the within-region share of the rest is the effect
+    beyond the complex. Jobs per won fall with the trend of output per worker.
+    """
+    if external_sales <= 0 or final_demand <= 0:
+        return 0.0, 0.0, 0.0
+    own = final_demand / external_sales
+    within = params.within_region_share
+    induced_jobs = (
+        params.multiplier_employment_per_bn_krw / labour_trend * 12.0 * final_demand / price / 1e9
+    )
+    return (
+        within * max(0.0, params.multiplier_production * final_demand - own * production),
+        within * max(0.0, params.multiplier_value_added * final_demand - own * value_added),
+        within * max(0.0, induced_jobs - own * employment),
+    )

@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.inputs.names import EXPORT_PARTNERS, PARTNERS, SECTORS, population_spec
 from sim.inputs.parameters import Parameters
+from sim.model.defence import BaseYearDefence
 from sim.model.firms import ADOPTED, INELIGIBLE, NOT_ADOPTED, FirmState
 from sim.model.network import SupplierNetwork, build_network, market_weights, orders_received
 
@@ -53,6 +54,7 @@ def synthesise(
     rng: np.random.Generator,
     firms: int | None = None,
     totals: Mapping[str, float] | None = None,
+    defence: BaseYearDefence | None = None,
 ) -> Population:
     """Draw one 2024 population consistent with the parameters and the reported totals.
 
@@ -70,6 +72,8 @@ def synthesise(
         if missing:
             raise ValueError(f"base-year totals lack {', '.join(missing)}")
         totals = {key: float(totals[key]) for key in TOTAL_KEYS}
+    defence = defence or BaseYearDefence(np.zeros(len(population_spec()["anchors"])), 0.0)
+    scale = 1.0
     if firms is not None:
         scale = firms / totals["firms"]
         for key in ("production_krw", "exports_usd", "employment", "firms"):
@@ -77,6 +81,9 @@ def synthesise(
     n_firms = int(totals["firms"])
     monthly_sales = totals["production_krw"] / 12.0
     monthly_exports_krw = totals["exports_usd"] * totals["krw_per_usd"] / 12.0
+    # The book's deliveries are anchors' exports; its work, anchors' production.
+    defence_work = defence.work * scale  # real monthly, by anchor
+    defence_deliveries = defence.deliveries_krw * scale
     anchors = spec["anchors"]
     n_anchor = len(anchors)
     n_sme = n_firms - n_anchor
@@ -97,6 +104,8 @@ def synthesise(
     )
     if (sme_pool <= 0).any():
         raise ValueError("anchor shares exceed their sector's production share")
+    if (defence_work > 0.9 * anchor_sales).any():
+        raise ValueError("the defence order book's work exceeds its primes' production")
 
     total_employment = totals["employment"]
     anchor_employment = params.anchor_share_of_employment * total_employment
@@ -147,6 +156,7 @@ def synthesise(
         network, in_complex_orders, market_weights(sales, np.ones(n_firms, bool), sector), sector
     )
     final = sales - received
+    final[:n_anchor] -= defence_work  # the book's work is not base demand
     if (final < 0).any():
         raise ValueError("supplier network sends a firm more orders than its sales")
 
@@ -155,7 +165,7 @@ def synthesise(
     anchor_exports = capped_allocation(
         export_weight * anchor_sales,
         final[:n_anchor],
-        params.anchor_share_of_exports * monthly_exports_krw,
+        params.anchor_share_of_exports * monthly_exports_krw - defence_deliveries,
     )
     sme_weight = relative[sme_sector] * np.exp(
         rng.normal(0.0, params.export_intensity_spread, n_sme)

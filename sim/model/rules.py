@@ -22,13 +22,15 @@ def impact_elasticity(one_year: float, long_run: float, years_to_long_run: float
     return max(0.0, long_run - (long_run - one_year) * math.exp(1.0 / adjust_years))
 
 
-def tariff_wedge(rate: np.ndarray, passthrough: float) -> np.ndarray:
-    """Log rise of the buyer's price: log(1 + passthrough * rate)."""
-    return np.log1p(passthrough * rate)
+def tariff_wedge(rate: np.ndarray) -> np.ndarray:
+    """Log of one plus the tariff: the trade elasticities apply to (1 + tau) itself. They are
+    reduced-form responses of trade values to the tariff and already hold incomplete
+    pass-through, so discounting the tariff by pass-through first would count it twice."""
+    return np.log1p(rate)
 
 
 def perceived_wedge(previous: np.ndarray, wedge: np.ndarray, speed: float) -> np.ndarray:
-    """The part of the price wedge buyers have adjusted to, moving toward the current wedge.
+    """The part of the tariff buyers have adjusted to, moving toward the current wedge.
 
     With speed = 1 - exp(-1 / (12 T)), a wedge in place for a years is perceived as
     wedge * (1 - exp(-a / T)), which makes the effective elasticity eps(a) of `impact_elasticity`.
@@ -36,21 +38,45 @@ def perceived_wedge(previous: np.ndarray, wedge: np.ndarray, speed: float) -> np
     return previous + speed * (wedge - previous)
 
 
-def tariff_demand_factor(
+def tariff_value_factor(
     wedge: np.ndarray, perceived: np.ndarray, impact: float, long_run: float
 ) -> np.ndarray:
-    """Demand with the tariff over demand without: (1 + passthrough tau)^(-eps(t))."""
+    """Trade value at the border with the tariff over without: (1 + tau)^(-eps(t))."""
     return np.exp(-impact * wedge - (long_run - impact) * perceived)
+
+
+def split_tariff_response(
+    value: np.ndarray, wedge: np.ndarray, passthrough: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(volume, exporter's price) whose product is the value response `value`.
+
+    The exporter absorbs the part of the tariff it does not pass on by cutting its dollar price
+    to (1 + tau)^-(1 - passthrough), paid out of its margins; the rest of the value response is
+    volume. The price cut is never deeper than the whole response, so volume never rises.
+    """
+    price = np.maximum(np.exp(-(1.0 - passthrough) * wedge), value)
+    return value / price, price
 
 
 # --- demand -----------------------------------------------------------------------------------
 
 
 def sector_partner_factor(
-    partner_index: np.ndarray, fx_factor: np.ndarray, tariff_factor: np.ndarray
+    demand_index: np.ndarray, export_volume: float, tariff_volume: np.ndarray
 ) -> np.ndarray:
-    """Demand multiplier by sector (rows) and partner (columns) this month."""
-    return (partner_index * fx_factor)[None, :] * tariff_factor.T
+    """Demand multiplier by sector (rows) and partner (columns) this month: each buyer's demand,
+    the export price response for the export partners, the tariffs' volume response."""
+    price_response = np.full(len(demand_index), export_volume)
+    price_response[0] = 1.0  # domestic buyers pay producer prices
+    return (demand_index * price_response)[None, :] * tariff_volume.T
+
+
+def unit_revenue(price: float, export_price: float, tariff_price: np.ndarray) -> np.ndarray:
+    """Won received per real unit sold, by sector (rows) and partner (columns): producer prices
+    at home, the export price abroad, less the price cuts that absorb tariffs."""
+    by_partner = np.full(tariff_price.shape[0], export_price)
+    by_partner[0] = price
+    return by_partner[None, :] * tariff_price.T
 
 
 def firm_demand_factor(
@@ -70,6 +96,11 @@ def final_demand(
     demand *= base_final
     demand *= firm_factor[:, None]
     return demand
+
+
+def sales_value(final: np.ndarray, unit_revenue: np.ndarray, sector: np.ndarray) -> np.ndarray:
+    """Won value of each firm's final demand: real demand by partner x won per unit."""
+    return (np.take(unit_revenue, sector, axis=0) * final).sum(axis=1)
 
 
 def lost_to_tariff(us_demand: np.ndarray, us_tariff_factor: np.ndarray) -> np.ndarray:
@@ -118,6 +149,17 @@ def purchases(needed: np.ndarray, delivered_in_complex: np.ndarray) -> np.ndarra
     return delivered_in_complex + np.maximum(0.0, needed - delivered_in_complex)
 
 
+def labour_needed(
+    gross: np.ndarray,
+    labour_productivity: np.ndarray,
+    productivity: np.ndarray,
+    labour_saving: float,
+) -> np.ndarray:
+    """Workers the month's output needs. An adopter's productivity gain raises what its lines
+    make; only the share `labour_saving` of it saves labour (productivity ** labour_saving)."""
+    return gross / (labour_productivity * productivity**labour_saving)
+
+
 def adjust_toward(level: np.ndarray, target: np.ndarray, speed: float) -> np.ndarray:
     """Partial adjustment (capacity, employment)."""
     return level + speed * (target - level)
@@ -132,21 +174,16 @@ def monthly_speed(months: float) -> float:
 
 
 def absorbed_tariff(
-    demand_by_partner: np.ndarray,
-    sold_value: np.ndarray,
-    rate: np.ndarray,
-    sector: np.ndarray,
-    passthrough: float,
+    sold_by_partner: np.ndarray, export_price: float, tariff_price: np.ndarray, sector: np.ndarray
 ) -> np.ndarray:
-    """Tariff paid out of margins: the share not passed on, times the rate, times the sales.
-
-    Sales to a partner are `demand_by_partner` times `sold_value` (fill rate x price, by firm);
-    `rate` is partners x sectors. Only partners with a tariff in force are visited.
-    """
-    cost = np.zeros(len(sold_value))
-    for partner in np.flatnonzero(rate.any(axis=1)):
-        cost += demand_by_partner[:, partner] * rate[partner][sector]
-    return (1.0 - passthrough) * cost * sold_value
+    """Won the exporters gave up in price cuts to absorb tariffs (a memo of what the lower
+    export prices already hold, never charged again). `sold_by_partner` is real sales by firm
+    and partner; `tariff_price` is partners x sectors. Only partners with a cut are visited."""
+    cut = 1.0 - tariff_price
+    lost = np.zeros(len(sold_by_partner))
+    for partner in np.flatnonzero(cut.any(axis=1)):
+        lost += sold_by_partner[:, partner] * cut[partner][sector]
+    return lost * export_price
 
 
 def support_credit(cash: np.ndarray, eligible: np.ndarray, remaining: float) -> np.ndarray:
@@ -158,6 +195,45 @@ def support_credit(cash: np.ndarray, eligible: np.ndarray, remaining: float) -> 
     if total <= 0.0 or remaining <= 0.0:
         return np.zeros_like(cash)
     return need * min(1.0, remaining / total)
+
+
+def leaves_by_demography(exit_e: np.ndarray, rate_per_year: float) -> np.ndarray:
+    """Exits for reasons other than distress (owners retire, plants move, firms merge): a
+    monthly hazard, decided by comparing each firm's standard exponential draw with it."""
+    return exit_e < rate_per_year / 12.0
+
+
+def rescale_sector_demand(
+    base_final: np.ndarray,
+    base_sales: np.ndarray,
+    sector: np.ndarray,
+    members: np.ndarray,
+    factor: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Members' base demand multiplied by `factor` (sectors x partners) of their sector; each
+    member keeps its share of its sector's demand from each buyer, and its base sales move with
+    its base demand."""
+    scaled = np.where(members[:, None], base_final * np.take(factor, sector, axis=0), base_final)
+    before, after = base_final.sum(axis=1), scaled.sum(axis=1)
+    ratio = np.divide(after, before, out=np.ones_like(after), where=members & (before > 0))
+    return scaled, base_sales * ratio
+
+
+def churn_factor(pool: np.ndarray, change: np.ndarray) -> np.ndarray:
+    """(sectors x partners) factor that moves demand `change` into (positive) or out of
+    (negative) a pool of firms whose demand is `pool`, so that pool + change is shared in
+    proportion to what each firm had. Churn moves demand between firms, it does not create it:
+    a leaving firm's buyers turn to the other firms of its sector, and entrants win their demand
+    from them."""
+    safe = np.where(pool > 0, pool, 1.0)
+    return np.where(pool > 0, np.maximum(0.0, 1.0 + change / safe), 1.0)
+
+
+def sector_partner_total(base_final: np.ndarray, sector: np.ndarray, rows: np.ndarray, sectors):
+    """(sectors, partners) sums of the base demand of the firms in `rows` (indices)."""
+    total = np.zeros((sectors, base_final.shape[1]))
+    np.add.at(total, sector[rows], base_final[rows])
+    return total
 
 
 def distress_count(months: np.ndarray, cash: np.ndarray, line: np.ndarray) -> np.ndarray:

@@ -349,7 +349,7 @@ def predictive(
     return rows, moments, indicators
 
 
-LEVEL_DRIVER = "hindcast_domestic_growth"
+LEVEL_DRIVER = "complex_demand_trend"
 
 
 def recentre_level(
@@ -360,8 +360,8 @@ def recentre_level(
     The fit's objective averages `crn_replicates` replicates; their shocks leave the mean of a
     level about 4% / sqrt(replicates) away from its expectation (1.3% with 8), more than the 1%
     the design allows for 2024 production. So after the posterior is drawn, one common shift of
-    the hindcast-only domestic demand growth (`LEVEL_DRIVER`; forecast runs never use it) is
-    found by the secant method such that the posterior-predictive median (fresh seeds, the same
+    the complex's own demand trend (`LEVEL_DRIVER`, which forecasts use as well) is found by
+    the secant method such that the posterior-predictive median (fresh seeds, the same
     ones at every step) of each `required` target lies within its bound, to a tenth of it. The
     shift is recorded; draws stay inside the prior range. Returns the shifted posterior, the
     predictive moments and indicators, and the shift.
@@ -396,9 +396,9 @@ def recentre_level(
     for _ in range(4):
         if abs(error) <= 0.1 * within:
             break
-        # Secant step; the first uses the 2024 level's rough elasticity to domestic growth
-        # (four years of growth on about 60% of demand).
-        slope = (error - previous[1]) / (shift - previous[0]) if previous else 2.4
+        # Secant step; the first uses the 2024 level's rough elasticity to the trend (about
+        # four years of it on all demand).
+        slope = (error - previous[1]) / (shift - previous[0]) if previous else 4.0
         if slope <= 0:
             break
         previous = (shift, error)

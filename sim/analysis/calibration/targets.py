@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from sim.analysis.hindcast import EFFECTS, EffectDesign, annual_indicator, load_drivers
+from sim.analysis.hindcast import EFFECTS, EffectDesign, annual_indicator, quarterly_yoy_sd
 from sim.analysis.history import load_history
 from sim.inputs.parameters import load_registry, triangular
 from sim.inputs.paths import CALIBRATION_DIR
@@ -23,6 +23,7 @@ from sim.inputs.paths import CALIBRATION_DIR
 TARGETS_FILE = CALIBRATION_DIR / "targets.yaml"
 MISSING_Z = 30.0  # standardized miss counted for a moment the simulation could not measure
 SMART_FACTORY = "smart_factory"
+VOLATILITY = "volatility"
 
 
 # --- targets --------------------------------------------------------------------------------------
@@ -32,9 +33,9 @@ SMART_FACTORY = "smart_factory"
 class Moment:
     """One target: a reported figure, how the model's counterpart is measured, its tolerance."""
 
-    key: str  # e.g. "production_krw:2024" or "smart_factory:productivity"
-    group: str  # the indicator name, or "smart_factory"
-    year: int | None  # None for the smart-factory effects
+    key: str  # e.g. "production_krw:2024", "smart_factory:productivity", "volatility:..."
+    group: str  # the indicator name, "smart_factory" or "volatility"
+    year: int | None  # None for the smart-factory effects; the last year of a volatility
     month: int | None  # calendar month of a stock; None = sum over the year (or an effect)
     observed: float
     tolerance: float
@@ -57,6 +58,7 @@ class Targets:
     required: tuple[dict, ...] = ()
     checks: dict = field(default_factory=dict)
     not_fitted: dict = field(default_factory=dict)  # calibrated parameters left at their priors
+    quarters: tuple[str, ...] = ()  # the quarters of the volatility moment
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -142,6 +144,21 @@ def load_targets(path: Path = TARGETS_FILE) -> Targets:
                 relative=False,
             )
         )
+    volatility = raw.get("volatility")
+    quarters: tuple[str, ...] = ()
+    if volatility:
+        quarters = tuple(str(q) for q in volatility["quarters"])
+        moments.append(
+            Moment(
+                key=f"{VOLATILITY}:{volatility['indicator']}_yoy_sd",
+                group=VOLATILITY,
+                year=max(int(q[:4]) for q in quarters),
+                month=None,
+                observed=observed_yoy_sd(quarters),
+                tolerance=float(volatility["tolerance"]),
+                relative=False,
+            )
+        )
     for m in moments:
         if not (m.tolerance > 0 and math.isfinite(m.observed)):
             raise ValueError(f"{path}: {m.key}: tolerance must be positive, value finite")
@@ -150,8 +167,23 @@ def load_targets(path: Path = TARGETS_FILE) -> Targets:
         str(k): " ".join(str(v).split()) for k, v in (raw.get("not_fitted") or {}).items()
     }
     return Targets(
-        tuple(moments), design, tuple(raw.get("required", ())), raw.get("checks", {}), not_fitted
+        tuple(moments),
+        design,
+        tuple(raw.get("required", ())),
+        raw.get("checks", {}),
+        not_fitted,
+        quarters,
     )
+
+
+def observed_yoy_sd(quarters: Sequence[str]) -> float:
+    """The spread of the reported year-on-year log change of quarterly production."""
+    spec = yaml.safe_load((CALIBRATION_DIR / "complex_quarterly.yaml").read_text("utf-8"))
+    table = {str(k): float(v["production"]) for k, v in spec["quarters"].items()}
+    changes = [
+        math.log(table[q] / table[f"{int(q[:4]) - 1}{q[4:]}"]) for q in quarters
+    ]
+    return float(np.std(changes, ddof=1))
 
 
 def moment_values(run, targets: Targets, scale: float = 1.0) -> np.ndarray:
@@ -161,6 +193,8 @@ def moment_values(run, targets: Targets, scale: float = 1.0) -> np.ndarray:
     for k, m in enumerate(targets.moments):
         if m.group == SMART_FACTORY:
             out[k] = run.effects.get(m.key.split(":", 1)[1], float("nan"))
+        elif m.group == VOLATILITY:
+            out[k] = quarterly_yoy_sd(run, targets.quarters)
         else:
             out[k] = scale * annual_indicator(run, m.group, m.year, m.month)
     return out
@@ -177,7 +211,7 @@ class FreeParameter:
     low: float
     mode: float
     high: float
-    where: str  # "model" (a field of sim.inputs.parameters.Parameters) or "hindcast" (a driver)
+    where: str  # "model": a field of sim.inputs.parameters.Parameters
     unit: str
     source: str
 
@@ -188,18 +222,13 @@ class FreeParameter:
 
 def free_parameters(names: Sequence[str] | None = None) -> tuple[FreeParameter, ...]:
     """The fitted parameters: registry entries of kind `calibrated` (but those `targets.yaml`
-    lists as not identified), then the fitted drivers of the hindcast; or those named (in the
-    order given)."""
+    lists as not identified); or those named (in the order given)."""
     available: dict[str, FreeParameter] = {}
     for spec in load_registry().values():
         if spec.kind == "calibrated":
             available[spec.name] = FreeParameter(
                 spec.name, spec.low, spec.value, spec.high, "model", spec.unit, spec.source
             )
-    for prior in load_drivers().growth_priors.values():
-        available[prior.name] = FreeParameter(
-            prior.name, prior.low, prior.value, prior.high, "hindcast", prior.unit, prior.source
-        )
     if names is None:
         skip = load_targets().not_fitted
         return tuple(p for p in available.values() if p.name not in skip)
