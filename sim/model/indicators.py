@@ -212,24 +212,25 @@ def month_indicators(model, now) -> np.ndarray:
     for name, values in by_sector.items():
         row[SECTOR_COLUMNS[name]] = values
     # Region: final demand the complex meets is its exports (defence work included, as it is
-    # made) and the share of its domestic sales that goes to final buyers.
-    domestic = sold[:, 0].sum() * now.price
-    in_complex = (now.network @ now.fill) * now.price
+    # made) and the share of its domestic sales that goes to final buyers, in volumes: the
+    # exporters' price cuts that absorb tariffs move margins, not what is made upstream.
     final_demand = (
-        firm_exports.sum() - delivered.sum() + defence_work + p.domestic_final_share * domestic
+        sold[:, 1:].sum()
+        + now.diverted_sold.sum()
+        + defence_work / now.price
+        + p.domestic_final_share * sold[:, 0].sum()
     )
     region = region_effects(
         final_demand,
-        production - in_complex,
-        production,
-        now.value_added.sum(),
+        now.sales.sum() - now.network @ now.fill,
+        now.sales.sum(),
+        now.value_added.sum() / now.price,
         employment,
-        now.price,
         model.labour_trend,
         p,
     )
-    row[COLUMN["region_production_krw"]] = region[0]
-    row[COLUMN["region_value_added_krw"]] = region[1]
+    row[COLUMN["region_production_krw"]] = region[0] * now.price
+    row[COLUMN["region_value_added_krw"]] = region[1] * now.price
     # Jobs beyond the complex follow what final demand needs with the same lag as the complex's
     # own jobs follow its output.
     if model.region_jobs is None:
@@ -245,11 +246,11 @@ def region_effects(
     production: float,
     value_added: float,
     employment: float,
-    price: float,
     labour_trend: float,
     params,
 ) -> tuple[float, float, float]:
-    """Production, value added and jobs induced in the region beyond the complex (a month).
+    """Production and value added (real, 2024 prices) and jobs induced in the region beyond the
+    complex in a month, from the real final demand the complex meets.
 
     Bank of Korea multipliers give what a won of final demand induces in the whole economy, the
     direct round included. They apply to the final demand the complex meets, not to all its sales
@@ -264,7 +265,7 @@ def region_effects(
     own = final_demand / external_sales
     within = params.within_region_share
     induced_jobs = (
-        params.multiplier_employment_per_bn_krw / labour_trend * 12.0 * final_demand / price / 1e9
+        params.multiplier_employment_per_bn_krw / labour_trend * 12.0 * final_demand / 1e9
     )
     return (
         within * max(0.0, params.multiplier_production * final_demand - own * production),

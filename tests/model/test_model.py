@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from sim.ensemble.replicate import build_model, replicate_inputs
-from sim.inputs.names import PARTNERS, anchor_ids
+from sim.inputs.names import PARTNERS, SECTORS, anchor_ids
 from sim.inputs.parameters import central_parameters
 from sim.inputs.scenario_files import load_scenario
 from sim.model.changwon_model import LEDGER_COLUMN, ChangwonModel
@@ -95,9 +95,10 @@ def indicator(model: ChangwonModel, name: str) -> np.ndarray:
 
 def test_the_run_moves_every_flow(model):
     """The identities below are not checked on zeros."""
-    for name in ("support_credit", "adoption_costs", "entrant_cash", "exit_cash", "tariffs"):
+    for name in ("support_credit", "adoption_costs", "entrant_cash", "exit_cash"):
         assert ledger(model, name).any(), name
     assert indicator(model, "defence_deliveries_krw").sum() > 0
+    assert indicator(model, "tariff_cost_krw").sum() > 0
     assert indicator(model, "exits").sum() > 0 and indicator(model, "entries").sum() > 0
 
 
@@ -108,7 +109,6 @@ def test_change_in_cash_is_the_sum_of_the_flows(model):
         "outside_purchases",
         "wages",
         "fixed_costs",
-        "tariffs",
         "payouts",
         "adoption_costs",
         "exit_cash",
@@ -160,7 +160,9 @@ def test_active_firms_change_by_entries_less_exits(model):
 
 
 def test_external_sales_are_exports_plus_domestic_final_sales(full):
-    """What firms sell outside the complex goes abroad (exports) or to domestic final buyers."""
+    """What firms sell outside the complex goes abroad (exports) or to domestic final buyers, or
+    is defence work, which is output as it is done and exported (and recorded by customs) at
+    delivery."""
     scenario_r, params = replicate_inputs(full, SEED, 0)
     model = build_model(scenario_r, params, SEED, 0)
     residual = np.zeros(len(model.env.months))
@@ -169,9 +171,43 @@ def test_external_sales_are_exports_plus_domestic_final_sales(full):
         now = model.now
         domestic = (now.final[:, 0] @ now.fill) * now.price
         exports = model.indicators[k, COLUMN["exports_usd"]] * model.env.krw_per_usd[k]
+        delivered = model.indicators[k, COLUMN["defence_deliveries_krw"]]
+        work = model.indicators[k, COLUMN["defence_work_krw"]]
         external = model.ledger[k, LEDGER_COLUMN["external_sales"]]
-        residual[k] = (external - exports - domestic) / external
+        residual[k] = (external - (exports - delivered) - domestic - work) / external
     assert np.abs(residual).max() <= RTOL
+
+
+def test_sectors_add_up_to_the_complex(model):
+    for name in ("production_krw", "exports_usd", "employment"):
+        by_sector = sum(indicator(model, f"{name}_{s}") for s in SECTORS)
+        np.testing.assert_allclose(by_sector, indicator(model, name), rtol=RTOL)
+
+
+def test_real_production_is_production_at_2024_prices(model):
+    """Deflated by producer prices, production is real production but for exports, whose won
+    price moves with the won and the tariffs' price cuts."""
+    real = indicator(model, "production_real_krw")
+    nominal = indicator(model, "production_krw")
+    assert (real > 0).all()
+    assert np.abs(nominal / (real * model.env.price) - 1.0).max() < 0.2
+
+
+def test_defence_backlog_runs_off_by_the_work_done(model):
+    """Backlog of this month = last month's + the complex's share of contracts signed - work."""
+    backlog = indicator(model, "defence_backlog_krw")
+    signed = model.env.defence_signed
+    scheduled = model.defence_work.sum(axis=(1, 2))
+    opening = model.env.defence_backlog + signed[0] - scheduled[0]
+    assert backlog[0] == pytest.approx(max(0.0, opening), rel=1e-9, abs=1.0)
+    pipeline = np.diff(backlog) - (signed[1:] - scheduled[1:])
+    assert (pipeline > -1.0).all()  # only pipeline orders add beyond the scheduled book
+
+
+def test_every_year_has_exits_as_well_as_entries(model):
+    years, values = annual_from_monthly(model.indicators, model.env.months)
+    assert (values[:, COLUMN["exits"]] > 0).all()
+    assert (values[:, COLUMN["entries"]] > 0).all()
 
 
 def test_a_prime_that_has_left_delivers_no_defence_exports(full):
@@ -187,13 +223,16 @@ def test_a_prime_that_has_left_delivers_no_defence_exports(full):
     scenario_r, params = replicate_inputs(only_hanwha, SEED, 0)
     model = build_model(scenario_r, params, SEED, 0)
     hanwha = anchor_ids().index(HANWHA)  # anchors take the first slots
-    model.firms.alive[hanwha] = False
-    model.firms.capacity[hanwha] = 0.0
+    rotem = anchor_ids().index("hyundai_rotem")  # the prime of the K2 contracts in the book
+    for prime in (hanwha, rotem):
+        model.firms.alive[prime] = False
+        model.firms.capacity[prime] = 0.0
     for _ in range(len(model.env.months)):
         model.step()
-    due = model.deliveries[:, hanwha].sum(axis=1) > 0
+    due = model.defence_deliveries[:, hanwha].sum(axis=1) > 0
     assert due[-12:].any()  # the contract and pipeline still schedule deliveries
     np.testing.assert_array_equal(indicator(model, "defence_deliveries_krw"), 0.0)
+    np.testing.assert_array_equal(indicator(model, "defence_work_krw"), 0.0)
 
 
 def test_anchors_do_not_exit_even_in_deep_distress(full):
@@ -268,3 +307,34 @@ def test_a_us_tariff_lowers_us_exports_with_drawn_parameters(tmp_path_factory, r
         without, "production_krw", [2025]
     )
     assert first_year.all()
+
+
+# --- the economics of the order book, the won and the region ---------------------------------------
+
+BOOK_ONLY = "name: book-only\nperiod: {start: 2025-01, end: 2030-12}\n"
+
+
+def test_with_no_new_contracts_the_2024_book_delivers_in_2025_and_less_by_2027(tmp_path_factory):
+    """The book signed before 2025 is carried explicitly and runs off by its schedule."""
+    model = run(write(tmp_path_factory, "book-only", BOOK_ONLY))
+    deliveries = annual(model, "defence_deliveries_krw", range(2025, 2031))
+    work = annual(model, "defence_work_krw", range(2025, 2031))
+    assert deliveries[0] > 0 and deliveries[2] < deliveries[0]
+    assert work[0] > work[2] and deliveries[-1] == 0.0
+
+
+def test_region_job_effect_of_a_tariff_is_a_plausible_multiple_of_the_complexs(tmp_path_factory):
+    """Jobs beyond the complex move with the final demand the complex meets; together with the
+    complex's own they are 1 to 3.5 times the complex's own effect."""
+    base = write(tmp_path_factory, "no-tariff", NO_TARIFF)
+    tariff = write(tmp_path_factory, "us-tariff-25", US_TARIFF)
+    params = central_parameters().replace(entry_rate=0.0, exit_rate=0.0, exit_debt_months=1e6)
+    without, with_tariff = run(base, params=params), run(tariff, params=params)
+    years = range(2026, 2031)
+    own = annual(with_tariff, "employment", years) - annual(without, "employment", years)
+    beyond = annual(with_tariff, "region_employment", years) - annual(
+        without, "region_employment", years
+    )
+    assert (own < 0).all() and (beyond < 0).all()
+    ratio = (own + beyond) / own
+    assert ((ratio >= 1.0) & (ratio <= 3.5)).all(), ratio

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sim.inputs.names import PARTNERS, SECTORS
-from sim.inputs.parameters import central_parameters, draw_parameters
+from sim.inputs.names import PARTNERS, SECTORS, anchor_ids
+from sim.inputs.parameters import central_parameters, draw_prior_parameters
 from sim.model import rules
-from sim.model.environment import BASE_KRW_PER_USD, tariff_factors
+from sim.model.defence import base_year_defence, book_deliveries, load_order_book
+from sim.model.environment import export_prices, tariff_factors
 from sim.model.network import (
     SupplierNetwork,
     market_weights,
@@ -26,6 +27,7 @@ from sim.model.network import (
 )
 from sim.model.population import synthesise
 
+BASE_KRW_PER_USD = 1364.4  # 2024 average (Bank of Korea), the rate the population is built at
 US = PARTNERS.index("US")
 EU = PARTNERS.index("EU")
 TIGHT = 1e-12
@@ -46,35 +48,53 @@ def constant_tariff(rate: float, months: int = 36, partner: int = US) -> np.ndar
 # --- trade response to tariffs --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("passthrough", [0.3, 0.65, 1.0])
 @pytest.mark.parametrize("tau", [0.0, 0.1, 0.25, 1.5])
 @pytest.mark.parametrize("eps", [0.5, 2.0, 3.3])
-def test_us_demand_scales_by_one_plus_tau_to_minus_eps(tau, eps):
-    """Passthrough 1 and impact = long-run elasticity: the factor is (1 + tau)^-eps, at once."""
+def test_us_export_value_scales_by_one_plus_tau_to_minus_eps(tau, eps, passthrough):
+    """For any pass-through, the value of US-bound exports under a permanent tariff moves by
+    exactly (1 + tau)^-eps (here impact = long-run elasticity, so at once): the published
+    elasticities apply to the tariff itself. Pass-through only splits the response into the
+    exporter's price cut, (1 + tau)^-(1 - passthrough) unless deeper than the response, and
+    volume."""
     params = central_parameters().replace(
-        tariff_passthrough=1.0, elasticity_long_run=eps, elasticity_one_year=eps
+        tariff_passthrough=passthrough, elasticity_long_run=eps, elasticity_one_year=eps
     )
     assert rules.impact_elasticity(eps, eps, params.elasticity_years_to_long_run) == eps
-    factor = tariff_factors(constant_tariff(tau, months=24), params)
-    np.testing.assert_allclose(factor[:, US, :], (1.0 + tau) ** -eps, rtol=TIGHT)
-    np.testing.assert_array_equal(np.delete(factor, US, axis=1), 1.0)
+    volume, price = tariff_factors(constant_tariff(tau, months=24), params)
+    value = (1.0 + tau) ** -eps
+    np.testing.assert_allclose(volume[:, US, :] * price[:, US, :], value, rtol=TIGHT)
+    expected_price = max((1.0 + tau) ** -(1.0 - passthrough), value)
+    np.testing.assert_allclose(price[:, US, :], expected_price, rtol=TIGHT)
+    assert (volume <= 1.0 + TIGHT).all() and (price <= 1.0 + TIGHT).all()
+    np.testing.assert_array_equal(np.delete(volume, US, axis=1), 1.0)
+    np.testing.assert_array_equal(np.delete(price, US, axis=1), 1.0)
 
-    # Through the month's demand: only the US column of every firm moves, by exactly that factor.
+    # Through the month's demand and revenue: only the US column of every firm moves, its volume
+    # by the volume factor and its value by exactly (1 + tau)^-eps.
     base_final = np.array([[5.0, 2.0, 1.0, 0.5, 0.25], [8.0, 0.0, 3.0, 1.0, 1.0], [1, 4, 0, 0, 2]])
     sector = np.array([0, 3, 4])
-    by_sector = rules.sector_partner_factor(
-        np.ones(len(PARTNERS)), np.ones(len(PARTNERS)), factor[5]
-    )
+    by_sector = rules.sector_partner_factor(np.ones(len(PARTNERS)), 1.0, volume[5])
     final = rules.final_demand(base_final, by_sector, sector, np.ones(3))
     expected = base_final.copy()
-    expected[:, US] *= (1.0 + tau) ** -eps
+    expected[:, US] *= volume[5, US, 0]
     np.testing.assert_allclose(final, expected, rtol=TIGHT)
+    unit_revenue = rules.unit_revenue(1.0, 1.0, price[5])
+    us_only = np.zeros_like(final)
+    us_only[:, US] = final[:, US]
+    np.testing.assert_allclose(
+        rules.sales_value(us_only, unit_revenue, sector), base_final[:, US] * value, rtol=TIGHT
+    )
 
 
-def test_tariff_wedge_and_factor_with_partial_passthrough():
-    wedge = rules.tariff_wedge(np.array([0.0, 0.25, 1.0]), 0.6)
-    np.testing.assert_allclose(wedge, np.log([1.0, 1.15, 1.6]), rtol=TIGHT)
-    factor = rules.tariff_demand_factor(wedge, 0.5 * wedge, 0.4, 2.0)
-    np.testing.assert_allclose(factor, np.array([1.0, 1.15, 1.6]) ** -(0.4 + 1.6 * 0.5))
+def test_tariff_wedge_is_one_plus_tau_whatever_the_passthrough():
+    wedge = rules.tariff_wedge(np.array([0.0, 0.25, 1.0]))
+    np.testing.assert_allclose(wedge, np.log([1.0, 1.25, 2.0]), rtol=TIGHT)
+    value = rules.tariff_value_factor(wedge, 0.5 * wedge, 0.4, 2.0)
+    np.testing.assert_allclose(value, np.array([1.0, 1.25, 2.0]) ** -(0.4 + 1.6 * 0.5))
+    volume, price = rules.split_tariff_response(value, wedge, 0.3)
+    np.testing.assert_allclose(volume * price, value, rtol=TIGHT)
+    np.testing.assert_allclose(price, np.maximum(np.array([1.0, 1.25, 2.0]) ** -0.7, value))
 
 
 @pytest.mark.parametrize("years", [0.25, 0.5, 1.0, 2.0, 3.0])
@@ -82,7 +102,7 @@ def test_perceived_wedge_after_a_years_of_a_constant_tariff(years):
     params = central_parameters()
     big_t = adjust_years(params)
     speed = rules.monthly_speed(12.0 * big_t)
-    wedge = rules.tariff_wedge(np.array([0.25, 0.1]), params.tariff_passthrough)
+    wedge = rules.tariff_wedge(np.array([0.25, 0.1]))
     perceived = np.zeros(2)
     for _ in range(round(12 * years)):
         perceived = rules.perceived_wedge(perceived, wedge, speed)
@@ -119,8 +139,8 @@ def test_effective_elasticity_path_of_a_three_year_tariff(changes):
     """Built through the environment's monthly recursion: eps(1 year) = elasticity_one_year."""
     params = central_parameters().replace(**changes)
     tau = 0.25
-    factor = tariff_factors(constant_tariff(tau, months=36), params)[:, US, 0]
-    effective = -np.log(factor) / math.log1p(params.tariff_passthrough * tau)
+    volume, price = tariff_factors(constant_tariff(tau, months=36), params)
+    effective = -np.log(volume[:, US, 0] * price[:, US, 0]) / math.log1p(tau)
     impact = rules.impact_elasticity(
         params.elasticity_one_year, params.elasticity_long_run, params.elasticity_years_to_long_run
     )
@@ -143,8 +163,8 @@ def test_impact_elasticity_clipped_at_zero_overshoots_one_year():
     )
     impact = rules.impact_elasticity(0.5, 2.25, 7.0)
     assert impact == 0.0
-    factor = tariff_factors(constant_tariff(0.25, months=12), params)[:, US, 0]
-    effective_one_year = -math.log(factor[11]) / math.log1p(params.tariff_passthrough * 0.25)
+    volume, price = tariff_factors(constant_tariff(0.25, months=12), params)
+    effective_one_year = -math.log(volume[11, US, 0] * price[11, US, 0]) / math.log1p(0.25)
     big_t = adjust_years(params)
     assert effective_one_year == pytest.approx(2.25 * (1.0 - math.exp(-1.0 / big_t)), rel=1e-10)
     assert effective_one_year > 0.5
@@ -154,7 +174,8 @@ def test_tariff_measures_out_of_force_do_not_move_demand_until_they_start():
     params = central_parameters()
     path = constant_tariff(0.2, months=24)
     path[:6] = 0.0
-    factor = tariff_factors(path, params)
+    volume, price = tariff_factors(path, params)
+    factor = volume * price
     np.testing.assert_array_equal(factor[:6], 1.0)
     assert (factor[6:, US] < 1.0).all()
     np.testing.assert_array_equal(np.delete(factor, US, axis=1), 1.0)
@@ -234,20 +255,49 @@ def test_partial_adjustment_closes_the_gap_at_the_monthly_speed():
 # --- tariffs and finance ------------------------------------------------------------------------
 
 
-def test_absorbed_tariff():
-    demand = np.array([[10.0, 8.0, 4.0, 0.0, 2.0], [5.0, 0.0, 6.0, 1.0, 0.0]])
-    sold_value = np.array([0.5 * 1.1, 1.0 * 1.1])  # fill x price
+def test_absorbed_tariff_is_the_price_cut_on_what_was_sold():
+    sold = np.array([[10.0, 8.0, 4.0, 0.0, 2.0], [5.0, 0.0, 6.0, 1.0, 0.0]])
     sector = np.array([0, 3])
-    rate = np.zeros((len(PARTNERS), len(SECTORS)))
-    rate[US, :] = 0.25
-    rate[EU, 3] = 0.10
-    cost = rules.absorbed_tariff(demand, sold_value, rate, sector, 0.6)
-    expected = 0.4 * np.array([8.0 * 0.25 * 0.55, 6.0 * 0.10 * 1.1])
-    np.testing.assert_allclose(cost, expected, rtol=TIGHT)
-    np.testing.assert_array_equal(rules.absorbed_tariff(demand, sold_value, rate, sector, 1.0), 0.0)
-    np.testing.assert_array_equal(
-        rules.absorbed_tariff(demand, sold_value, np.zeros_like(rate), sector, 0.6), 0.0
+    price = np.ones((len(PARTNERS), len(SECTORS)))
+    price[US, :] = 0.9
+    price[EU, 3] = 0.95
+    lost = rules.absorbed_tariff(sold, 1.1, price, sector)
+    np.testing.assert_allclose(lost, [8.0 * 0.1 * 1.1, 6.0 * 0.05 * 1.1], rtol=TIGHT)
+    np.testing.assert_array_equal(rules.absorbed_tariff(sold, 1.1, np.ones_like(price), sector), 0)
+    # The cut is inside the revenue already: revenue + the memo = revenue at the full price.
+    full = rules.sales_value(sold, rules.unit_revenue(1.0, 1.1, np.ones_like(price)), sector)
+    cut = rules.sales_value(sold, rules.unit_revenue(1.0, 1.1, price), sector)
+    np.testing.assert_allclose(cut + lost, full, rtol=TIGHT)
+
+
+@pytest.mark.parametrize("krw_invoiced", [0.0, 0.027, 1.0])
+def test_a_weaker_won_raises_won_revenue_before_dollar_prices_move(krw_invoiced):
+    """Exports invoiced in dollars keep their dollar price at first: a won 15% weaker leaves their
+    dollar value where it was and raises their won value by 15%; the dollar price then moves
+    toward producer prices over the won, and volumes follow it. Won-invoiced exports keep their
+    won price, so their dollar price falls at once."""
+    params = central_parameters().replace(
+        export_krw_invoiced_share=krw_invoiced,
+        export_price_elasticity=1.0,
+        export_price_adjust_months=12.0,
     )
+    months = 36
+    price = np.ones(months)
+    fx_ratio = np.full(months, 1.15)
+    volume, won_per_unit = export_prices(price, fx_ratio, params)
+    speed = rules.monthly_speed(12.0)
+    dollar = 1.0 + (1.0 / 1.15 - 1.0) * (1.0 - (1.0 - speed) ** np.arange(1, months + 1))
+    buyers = (1.0 - krw_invoiced) * dollar + krw_invoiced / 1.15
+    np.testing.assert_allclose(volume, buyers**-1.0, rtol=TIGHT)
+    np.testing.assert_allclose(
+        won_per_unit, (1.0 - krw_invoiced) * dollar * 1.15 + krw_invoiced, rtol=TIGHT
+    )
+    dollar_value = volume * won_per_unit / fx_ratio  # per unit of demand at base prices
+    # At an export price elasticity of one the dollar value of exports does not move at all.
+    np.testing.assert_allclose(dollar_value, 1.0, rtol=TIGHT)
+    if krw_invoiced == 0.0:  # a month in, the dollar price has barely moved: won value up 13%
+        assert won_per_unit[0] * volume[0] == pytest.approx(1.15)
+        assert won_per_unit[0] > 1.13
 
 
 def test_support_credit_covers_what_eligible_firms_lack():
@@ -451,7 +501,7 @@ def annual_totals(population) -> dict[str, float]:
 
 @pytest.fixture(scope="module", params=range(4), ids=lambda r: f"draw{r}")
 def drawn_population(request):
-    params = draw_parameters(np.random.default_rng([20250801, request.param]))
+    params = draw_prior_parameters(np.random.default_rng([20250801, request.param]))
     population = synthesise(params, np.random.default_rng([7, request.param]))
     return params, population
 
@@ -489,3 +539,70 @@ def test_rows_dot_equals_the_rows_of_the_full_product():
     rows = np.array([3, 0, 2])
     np.testing.assert_allclose(rows_dot(network, rows, x), (network.shares @ x)[rows], rtol=1e-15)
     assert rows_dot(network, np.array([], dtype=int), x).shape == (0,)
+
+
+def test_population_with_the_order_book_still_reproduces_the_2024_totals():
+    """The book's 2024 work is part of the primes' production, not of their base demand; its
+    deliveries are part of the exports, not of the firms' base exports."""
+    params = central_parameters()
+    ids = anchor_ids()
+    book = book_deliveries(load_order_book(), ids, params.defence_in_complex_share)
+    defence = base_year_defence(
+        book,
+        len(ids),
+        2024,
+        BASE_KRW_PER_USD,
+        params.defence_build_months,
+        params.defence_in_complex_share,
+    )
+    assert defence.work.sum() > 0 and defence.deliveries_krw > 0
+    population = synthesise(params, np.random.default_rng(5), defence=defence)
+    f = population.firms
+    weight = market_weights(f.base_sales, f.alive, f.sector)
+    received = orders_received(population.network, f.orders, weight, f.sector)
+    work = np.zeros(f.slots)
+    work[: len(defence.work)] = defence.work
+    np.testing.assert_allclose(f.base_final.sum(axis=1) + received + work, f.base_sales, rtol=1e-9)
+    exports = 12.0 * (f.base_final[:, 1:].sum() + defence.deliveries_krw) / BASE_KRW_PER_USD
+    assert exports == pytest.approx(TOTALS["exports_usd"], rel=1e-9)
+    assert 12.0 * f.base_sales.sum() == pytest.approx(TOTALS["production_krw"], rel=1e-9)
+
+
+# --- churn, labour, demography ----------------------------------------------------------------
+
+
+def test_churn_moves_demand_between_a_sectors_firms_without_creating_it():
+    base_final = np.array([[4.0, 1.0], [2.0, 3.0], [6.0, 0.0], [1.0, 1.0]])
+    base_sales = base_final.sum(axis=1) + 1.0
+    sector = np.array([0, 0, 1, 1])
+    everyone = np.arange(4)
+    pool = rules.sector_partner_total(base_final, sector, everyone, 2)
+    leaving = np.array([False, True, False, False])
+    moved = rules.sector_partner_total(base_final, sector, np.flatnonzero(leaving), 2)
+    factor = rules.churn_factor(pool - moved, moved)
+    final, sales = rules.rescale_sector_demand(base_final, base_sales, sector, ~leaving, factor)
+    # The firm that stays in sector 0 now has the whole sector's demand, buyer by buyer.
+    np.testing.assert_allclose(final[0], [6.0, 4.0], rtol=TIGHT)
+    np.testing.assert_allclose(final[2:], base_final[2:], rtol=TIGHT)
+    assert sales[0] == pytest.approx(base_sales[0] * 10.0 / 5.0)
+    # An entrant's demand is won from the others: the sector total stays what it was.
+    won = np.array([[0.0, 0.0], [1.5, 0.25]])
+    factor = rules.churn_factor(pool, -won)
+    shrunk, _ = rules.rescale_sector_demand(
+        base_final, base_sales, sector, np.ones(4, bool), factor
+    )
+    np.testing.assert_allclose(shrunk[2:].sum(axis=0) + won[1], base_final[2:].sum(axis=0))
+
+
+def test_labour_needed_saves_only_the_labour_saving_share_of_an_adopters_gain():
+    gross = np.array([130.0, 100.0])
+    need = rules.labour_needed(gross, np.array([2.0, 2.0]), np.array([1.3, 1.0]), 0.0)
+    np.testing.assert_allclose(need, [65.0, 50.0])
+    need = rules.labour_needed(gross, np.array([2.0, 2.0]), np.array([1.3, 1.0]), 1.0)
+    np.testing.assert_allclose(need, [50.0, 50.0])
+
+
+def test_leaving_by_demography_has_the_monthly_hazard():
+    draws = np.random.default_rng(1).standard_exponential(400_000)
+    share = rules.leaves_by_demography(draws, 0.06).mean()
+    assert share == pytest.approx(1.0 - math.exp(-0.005), abs=4e-4)
