@@ -31,15 +31,15 @@ from sim.analysis.hindcast import (
     driver_values,
     history_scenario,
     load_drivers,
-    monthly_price_growth,
+    quarterly_yoy_sd,
+    realised_macro,
     run_hindcast,
 )
-from sim.inputs.names import PARTNERS
 from sim.inputs.parameters import (
+    POSTERIOR_DRAW,
     POSTERIOR_FILE,
     central_prior_parameters,
     draw_parameters,
-    draw_prior_parameters,
     load_posterior,
     registry_id,
 )
@@ -64,65 +64,79 @@ def test_targets_are_the_reported_series_and_the_ministry_effects():
         "smart_factory:defect_rate": -0.435,
         "smart_factory:cost": -0.159,
         "smart_factory:sales": 0.077,
+        "smart_factory:employment": 3.0,
     }
+    volatility = targets.moments[keys.index("volatility:production_krw_yoy_sd")]
+    assert volatility.observed == pytest.approx(0.0423, abs=5e-4)  # 9 year-on-year changes
     employment = {m.year: m.month for m in targets.moments if m.group == "employment"}
     assert employment == {2020: 6, 2021: 6, 2022: 12, 2023: 12, 2024: 12}
     assert targets.required[0]["within"] == 0.01
 
 
-def test_free_parameters_are_the_calibrated_kind_and_the_hindcast_drivers():
+def test_free_parameters_are_the_calibrated_kind():
     names = [p.name for p in free_parameters()]
-    assert "demand_shock_sd" in load_targets().not_fitted  # a variance: not identified
-    assert names[:5] == [
+    assert names == [
+        "complex_demand_trend",
+        "complex_shock_sd",
         "cost_demand_elasticity",
+        "labour_productivity_growth",
         "entry_rate",
         "ai_productivity_gain",
         "ai_defect_reduction",
         "ai_unit_cost_reduction",
+        "ai_labour_saving",
     ]
-    assert set(names[5:]) == {
-        "hindcast_domestic_growth",
-        "hindcast_export_growth",
-        "hindcast_labour_productivity_growth",
-    }
+    assert not any(name.startswith("hindcast_") for name in names)  # no history-only drivers
     with pytest.raises(ValueError, match="not fitted parameters"):
         free_parameters(["elasticity_long_run"])
 
 
 def test_prior_sample_and_density_are_the_triangular_priors():
-    free = free_parameters(["entry_rate", "hindcast_export_growth"])
+    free = free_parameters(["entry_rate", "complex_demand_trend"])
     draws = prior_sample(free, np.random.default_rng(0).random((20000, 2)))
     for j, p in enumerate(free):
         assert p.low <= draws[:, j].min() and draws[:, j].max() <= p.high
-        assert draws[:, j].mean() == pytest.approx((p.low + p.mode + p.high) / 3, rel=0.02)
+        assert draws[:, j].mean() == pytest.approx(
+            (p.low + p.mode + p.high) / 3, abs=0.02 * p.width
+        )
     grid = np.linspace(free[0].low, free[0].high, 2001)
     density = prior_density(free[:1], grid[:, None])
     assert np.trapezoid(density, grid) == pytest.approx(1.0, abs=1e-3)
     assert prior_density(free[:1], np.array([[free[0].high + 1e-6]]))[0] == 0.0
 
 
-def test_price_growth_reproduces_the_reported_annual_changes():
-    change = {2020: -0.005, 2021: 0.064, 2022: 0.084, 2023: 0.016, 2024: 0.017}
-    growth = monthly_price_growth(change)
-    level = np.exp(np.cumsum(np.log1p(np.array(list(growth.values()))) / 12.0))
-    annual = level.reshape(5, 12).mean(axis=1)
-    np.testing.assert_allclose(annual[1:] / annual[:-1] - 1.0, [0.064, 0.084, 0.016, 0.017])
-    assert max(growth.values()) < 0.15  # smooth: no swings from year to year
+def test_the_hindcast_drivers_are_the_realised_national_series():
+    """The same histories and monthly paths as forecasts: annual averages change as reported."""
+    macro = realised_macro(load_drivers())
+    price = macro.price.reshape(5, 12).mean(axis=1)
+    reported = [0.064, 0.084, 0.016, 0.017]  # producer prices 2021-2024 (Bank of Korea)
+    np.testing.assert_allclose(price[1:] / price[:-1] - 1.0, reported, rtol=1e-9)
+    fx = macro.krw_per_usd.reshape(5, 12).mean(axis=1)
+    np.testing.assert_allclose(fx, [1180.1, 1144.4, 1292.0, 1305.4, 1364.4], rtol=1e-9)
+    gdp = macro.demand[:, 0].reshape(5, 12).mean(axis=1)
+    np.testing.assert_allclose(gdp[1:] / gdp[:-1] - 1.0, [0.046, 0.027, 0.016, 0.020], rtol=1e-9)
+    us = macro.demand[:, 1].reshape(5, 12).mean(axis=1)
+    np.testing.assert_allclose(
+        us[1:] / us[:-1],
+        [95.90 / 74.11, 109.77 / 95.90, 115.71 / 109.77, 127.8 / 115.71],
+        rtol=1e-9,
+    )
 
 
-def test_history_scenario_carries_the_drivers():
+def test_history_scenario_carries_the_policies():
     drivers = load_drivers()
     values = driver_values(drivers, None)
-    growth = {p.name: p.mode for p in free_parameters() if p.where == "hindcast"}
-    scenario = history_scenario(drivers, values, growth)
+    scenario = history_scenario(drivers, values)
     assert scenario.period.start == "2020-01" and scenario.period.end == "2024-12"
     assert scenario.tariffs == ()  # Section 232 steel: Korea exempted under its quota
-    fx = scenario.macro
-    assert fx.value_at("krw_per_usd", 2021 * 12 + 11) == 1144.4
-    assert fx.value_at("krw_per_usd", 2024 * 12 + 11) == 1398.8
-    delivered = sum(c.value_usd for c in scenario.defence_exports.contracts)
-    assert delivered == pytest.approx(sum(values.tranche_usd.values()))
-    assert {c.partner for c in scenario.defence_exports.contracts} == {"EU"}
+    assert scenario.ai_factory.subsidised_firms_per_year == values.programme_slots
+    assert set(values.tranche_usd) == {
+        "first-deliveries-2022",
+        "h1-2023",
+        "h2-2023",
+        "h1-2024",
+        "h2-2024",
+    }
 
 
 def test_base_year_population_reproduces_the_2020_totals():
@@ -149,10 +163,10 @@ def test_base_year_population_reproduces_the_2020_totals():
 
 @pytest.fixture(scope="module")
 def small_runs():
-    theta = {"entry_rate": 0.04}
+    theta = {"entry_rate": 0.06}
     first = run_hindcast(theta, 7, 0, firms=200, end="2021-12")
     again = run_hindcast(theta, 7, 0, firms=200, end="2021-12")
-    other = run_hindcast({"entry_rate": 0.07}, 7, 0, firms=200, end="2021-12")
+    other = run_hindcast({"entry_rate": 0.12}, 7, 0, firms=200, end="2021-12")
     return first, again, other
 
 
@@ -160,7 +174,7 @@ def test_hindcast_replicates_repeat_and_share_their_draws(small_runs):
     first, again, other = small_runs
     np.testing.assert_array_equal(first.indicators, again.indicators)
     # Common random numbers: another entry rate changes entry, not the rest of the replicate.
-    assert other.parameters.replace(entry_rate=0.04) == first.parameters
+    assert other.parameters.replace(entry_rate=0.06) == first.parameters
     assert first.drivers == other.drivers
     assert not np.array_equal(first.indicators, other.indicators)
     entries = COLUMN["entries"]
@@ -176,6 +190,7 @@ def test_hindcast_starts_from_2020_and_follows_the_drivers(small_runs):
     production = run.indicators[:, COLUMN["production_krw"]]
     assert production[4] < 0.95 * production[:12].mean()  # the May 2020 trough
     assert run.indicators[:, COLUMN["defence_deliveries_krw"]].sum() == 0.0  # none before 2022-12
+    assert run.indicators[:, COLUMN["defence_work_krw"]].sum() == 0.0  # no contract before 2022-08
     assert run.parameters.annual_wage_krw < central_prior_parameters().annual_wage_krw  # 2020 won
 
 
@@ -185,9 +200,11 @@ def test_adoption_effect_is_the_matched_difference_in_differences():
     shape = (len(months), n)
     alive = np.ones(shape, dtype=bool)
     employment = np.tile([10.0, 11.0, 100.0, 50.0], (len(months), 1))
-    gross = employment * 2.0
-    gross[5 + 1 :, 0] *= 1.3  # +30% output per worker once adopted
-    gross[:, 1] *= 1.1  # a level difference the matching must not count
+    employment[5 + 1 :, 0] += 3.0  # three more persons once adopted
+    value_added = employment * 2.0
+    value_added[5 + 1 :, 0] *= 1.3  # +30% value added per worker once adopted
+    value_added[:, 1] *= 1.1  # a level difference the matching must not count
+    gross = value_added * 3.0
     defect = np.full(shape, 0.03)
     defect[5 + 1 :, 0] = 0.03 * (1 - 0.435)
     sales = gross * (1 - defect)
@@ -196,7 +213,7 @@ def test_adoption_effect_is_the_matched_difference_in_differences():
     tables = {
         "alive": alive,
         "employment": employment,
-        "gross": gross,
+        "value_added": value_added,
         "sales": sales,
         "defect": defect,
         "cost": cost,
@@ -212,8 +229,9 @@ def test_adoption_effect_is_the_matched_difference_in_differences():
     assert effects["productivity"] == pytest.approx(0.30)
     assert effects["defect_rate"] == pytest.approx(-0.435)
     assert effects["cost"] == pytest.approx(-0.159)
-    sales_effect = 1.3 * (1 - 0.03 * 0.565) / (1 - 0.03) - 1
+    sales_effect = 1.3 * 13 / 10 * (1 - 0.03 * 0.565) / (1 - 0.03) - 1
     assert effects["sales"] == pytest.approx(sales_effect)
+    assert effects["employment"] == pytest.approx(3.0)
     # No control of the adopter's sector alive throughout: nothing to compare.
     alive[:, 1] = False
     effects = adoption_effects(
@@ -244,20 +262,28 @@ def test_runs_draw_fitted_parameters_from_the_posterior_and_the_rest_from_priors
         estimate={"entry_rate": 0.05, "hindcast_export_growth": 0.08},
     )
     posterior = load_posterior(tmp_path)
-    assert posterior.names == ("entry_rate", "ai_productivity_gain")  # drivers are not for runs
+    assert posterior.names == ("entry_rate", "ai_productivity_gain")  # not a model parameter
     assert posterior.estimate == {"entry_rate": 0.05}
     seen = []
     for r in range(400):
-        prior = draw_prior_parameters(np.random.default_rng([1, r]))
-        drawn = draw_parameters(np.random.default_rng([1, r]), posterior)
+        rng = np.random.default_rng([1, r])
+        names = ["entry_rate", "ai_productivity_gain", POSTERIOR_DRAW]
+        u = dict(zip(names, rng.random(3), strict=True))
+
+        def uniform(name, u=u):
+            return u.get(name, 0.5)
+
+        prior = draw_parameters(uniform, None)
+        drawn = draw_parameters(uniform, posterior)
         assert drawn.replace(entry_rate=prior.entry_rate, ai_productivity_gain=0) == (
             prior.replace(ai_productivity_gain=0)
         )  # every other parameter keeps its prior draw
         seen.append(drawn.entry_rate)
+        # A scenario's own distribution for a fitted parameter moves with the posterior draw.
+        own = draw_parameters(uniform, posterior, own={"entry_rate": lambda q: 10 + q})
+        assert own.entry_rate == pytest.approx(10 + (0.125 if drawn.entry_rate < 0.05 else 0.625))
     assert set(seen) == {0.031, 0.069}
     assert np.mean(np.array(seen) == 0.069) == pytest.approx(0.75, abs=0.06)
-    no_posterior = draw_parameters(np.random.default_rng([1, 0]), None)
-    assert no_posterior == draw_prior_parameters(np.random.default_rng([1, 0]))
 
 
 def test_the_fit_id_names_the_posterior(tmp_path):
@@ -278,7 +304,6 @@ def test_the_committed_fit_is_the_one_runs_cite():
     assert all(check["met"] for check in fit["required"])
     posterior = load_posterior()
     assert set(posterior.names) == {p.name for p in free_parameters() if p.where == "model"}
-    assert "demand_shock_sd" not in posterior.names
     for name in posterior.names:
         p = next(p for p in free_parameters() if p.name == name)
         values = posterior.values[:, posterior.names.index(name)]
@@ -300,13 +325,13 @@ RECOVERY = Settings(
     predictive_replicates=6,
     firms=200,
     end="2022-12",
-    parameters=("entry_rate", "hindcast_export_growth"),
+    parameters=("entry_rate", "complex_demand_trend"),
     groups=("production_krw", "exports_usd", "active_firms"),
     fixed_nuisance=True,
     fixed_drivers=True,
     identification=False,
 )
-TRUTH = {"entry_rate": 0.04, "hindcast_export_growth": 0.08}
+TRUTH = {"entry_rate": 0.06, "complex_demand_trend": 0.015}
 
 
 @pytest.fixture(scope="module")
@@ -411,5 +436,19 @@ def test_bad_requests_exit_2(tmp_path, capsys):
     assert cli(["calibrate", "--preset", "nonsense"]) == 2
 
 
-def test_partner_names_match():  # the drivers name an export partner of the model
-    assert load_drivers().delivery_partner in PARTNERS[1:]
+def test_quarterly_volatility_of_a_run():
+    months = np.arange(2020 * 12, 2023 * 12)
+    production = np.exp(0.01 * np.arange(len(months)))  # 12.7% a year, every quarter alike
+
+    class Run:
+        pass
+
+    run = Run()
+    run.months = months
+    run.indicators = np.zeros((len(months), len(COLUMN)))
+    run.indicators[:, COLUMN["production_krw"]] = production
+    sd = quarterly_yoy_sd(run, ["2021Q4", "2022Q1", "2022Q2"])
+    assert sd == pytest.approx(0.0, abs=1e-12)
+    run.indicators[24:27, COLUMN["production_krw"]] *= 1.1  # 2022Q1 10% higher
+    assert quarterly_yoy_sd(run, ["2021Q4", "2022Q1", "2022Q2"]) > 0.05
+    assert math.isnan(quarterly_yoy_sd(run, ["2024Q1"]))
