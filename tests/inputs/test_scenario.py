@@ -24,7 +24,6 @@ from sim.inputs.calendar import parse_month
 from sim.inputs.scenario import Scenario, apply_values
 from sim.inputs.scenario_errors import ScenarioError
 from sim.inputs.scenario_fields import (
-    DEFAULT_DEMAND_GROWTH,
     DEFAULT_QUANTILES,
     Lognormal,
     Normal,
@@ -121,9 +120,10 @@ def test_minimal_file_takes_every_default(tmp_path):
     assert scenario.end_month == parse_month("2030-12")
     assert scenario.period.months == 72
     assert (scenario.runs.replicates, scenario.runs.seed) == (500, 20240101)
-    assert scenario.macro.krw_per_usd == 1364.4
-    assert scenario.macro.producer_price_growth == 0.017
-    assert scenario.macro.demand_growth == DEFAULT_DEMAND_GROWTH
+    # Not pinned: every replicate draws them from the driver model.
+    assert scenario.macro.krw_per_usd is None
+    assert scenario.macro.producer_price_growth is None
+    assert scenario.macro.demand_growth == {}
     assert scenario.tariffs == ()
     assert scenario.ai_factory is None and scenario.export_support is None
     assert scenario.defence_exports.contracts == () and scenario.defence_exports.pipeline is None
@@ -166,11 +166,23 @@ def test_seed_zero_is_valid(tmp_path):
     assert scenario.runs.seed == 0
 
 
-def test_partial_demand_growth_keeps_other_defaults(tmp_path):
+def test_partial_demand_growth_pins_only_what_it_names(tmp_path):
     path = write(tmp_path, "s.yaml", "name: s\nmacro: {demand_growth: {US: -0.01}}\n")
     growth = load_scenario(path).macro.demand_growth
-    assert growth == {**DEFAULT_DEMAND_GROWTH, "US": -0.01}
-    assert list(growth) == ["domestic", "US", "EU", "China", "rest_of_world"]
+    assert growth == {"US": -0.01}
+
+
+def test_an_outlook_with_its_error_pins_a_driver(tmp_path):
+    text = (
+        "name: s\nmacro:\n  krw_per_usd: {mean: 1420, sd: 90}\n"
+        "  demand_growth: {domestic: {mean: 0.019, sd: 0.011}}\n"
+    )
+    macro = load_scenario(write(tmp_path, "s.yaml", text)).macro
+    assert (macro.krw_per_usd.mean, macro.krw_per_usd.sd) == (1420, 90)
+    assert macro.demand_growth["domestic"].sd == 0.011
+    bad = write(tmp_path, "b.yaml", "name: s\nmacro:\n  producer_price_growth: {mean: 0.02}\n")
+    with pytest.raises(ScenarioError, match="sd"):
+        load_scenario(bad)
 
 
 def test_exponent_without_a_dot_is_a_number(tmp_path):
@@ -192,7 +204,7 @@ def test_macro_paths_interpolate_linearly_and_are_flat_outside(tmp_path):
     assert macro.value_at("krw_per_usd", parse_month("2025-01")) == 1420
     assert macro.value_at("krw_per_usd", parse_month("2026-01")) == pytest.approx(1385)
     assert macro.value_at("krw_per_usd", parse_month("2030-12")) == 1350
-    assert macro.value_at("producer_price_growth", 0) == 0.017
+    assert macro.producer_price_growth is None  # drawn: no value of its own
     assert path_value(0.5, 123) == 0.5
     assert path_value({"2025-01": 1.0}, 0) == 1.0
     with pytest.raises(KeyError):

@@ -56,11 +56,14 @@ def test_names_are_unique_and_seeds_shared():
     assert len({scenario.runs.seed for scenario in scenarios}) == 1
 
 
-def test_baseline_has_no_new_shocks():
+def test_baseline_has_no_new_policy_and_draws_its_drivers():
     baseline = load_scenario(SCENARIOS_DIR / "baseline.yaml")
     assert baseline.tariffs == () and baseline.ai_factory is None
-    assert baseline.defence_exports.contracts == () and baseline.defence_exports.pipeline is None
-    assert {"macro.demand_growth.US", "macro.krw_per_usd"} <= set(baseline.uncertain)
+    assert baseline.defence_exports.contracts == ()  # only orders at the recent rate
+    assert baseline.defence_exports.pipeline.orders_per_year > 0
+    macro = baseline.macro
+    assert macro.krw_per_usd is None and macro.producer_price_growth is None
+    assert macro.demand_growth == {}  # every driver drawn from the driver model
 
 
 @pytest.mark.parametrize(

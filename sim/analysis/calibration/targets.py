@@ -180,9 +180,7 @@ def observed_yoy_sd(quarters: Sequence[str]) -> float:
     """The spread of the reported year-on-year log change of quarterly production."""
     spec = yaml.safe_load((CALIBRATION_DIR / "complex_quarterly.yaml").read_text("utf-8"))
     table = {str(k): float(v["production"]) for k, v in spec["quarters"].items()}
-    changes = [
-        math.log(table[q] / table[f"{int(q[:4]) - 1}{q[4:]}"]) for q in quarters
-    ]
+    changes = [math.log(table[q] / table[f"{int(q[:4]) - 1}{q[4:]}"]) for q in quarters]
     return float(np.std(changes, ddof=1))
 
 

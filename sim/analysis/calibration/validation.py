@@ -1,26 +1,20 @@
-"""`changwon-sim validate`: how well the calibrated model reproduces and forecasts 2020-2024.
+"""`changwon-sim validate`: how well the calibrated model reproduces 2020-2024 and how well its
+forecasts, made the same way at past origins, held.
 
-Two checks, written as a report folder (`validate`):
+Three checks, written as a report folder (`validate`):
 
 1. **Hindcast** with the fitted posterior: replicates of 2020-2024 from the 2020 population and the
    historical drivers, parameters drawn from `posterior_draws.csv` (by weight), the rest from their
-   priors, uncertain drivers drawn. For every reported figure: the error of the median and whether
-   the figure lies inside the 50% and 90% intervals. In sample: the same figures were fitted.
+   priors, uncertain drivers drawn. In sample: the same figures were fitted.
 
-2. **Rolling out-of-sample checks**: for each origin year Y, the model is fitted to the figures of
-   years up to Y only (and the smart-factory effects, published in 2019), then forecasts Y+1 and
-   Y+2, which the fit never saw. Refitting by ABC-SMC for every origin would cost a calibration
-   each; instead one reference table of simulations with parameters drawn from their priors (fresh
-   seeds) is made once, and for each origin the simulations closest to the figures up to Y (the
-   same root-mean-square standardized distance as the fit) are kept: ABC rejection (Pritchard et
-   al. 1999). The kept simulations' values for Y+1 and Y+2 are the posterior-predictive forecasts,
-   conditional on the recorded drivers of those years (exchange rate, prices, defence deliveries):
-   the checks test the model and the fitting method, not a forecast of the drivers. Rejection ABC
-   keeps wider posteriors than the SMC of the committed fit, so these intervals are, if anything,
-   conservative.
+2. **Rolling-origin forecasts with the whole method** (`sim.analysis.calibration.rolling`): at
+   each origin year the fit and the driver model are re-estimated on the data up to it, drivers
+   are drawn, policies are as they were; forecasts of the next one and two years are scored
+   against the first releases and against three benchmarks, and again conditional on the
+   realised drivers.
 
-Reported per origin and horizon: errors of the median, coverage of the 50% and 90% intervals, and
-the relative width of the 90% interval (forecast ranges should widen with the horizon).
+3. **The national drivers' record** (`sim.analysis.drivers_record`): the driver model's own
+   one-year-ahead forecasts from 2012 on, where the national series are long enough to score.
 """
 
 from __future__ import annotations
@@ -34,26 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from sim.analysis.calibration.fit import read_posterior_table
 from sim.analysis.calibration.posterior import predictive
 from sim.analysis.calibration.problem import Problem, Settings, Task, Workers, simulate
-from sim.analysis.calibration.report import (
-    atomic_write,
-    csv_text,
-    replace_folder,
-    show_level,
-    table,
-    unit_of,
-)
-from sim.analysis.calibration.report_figures import LEVEL_UNITS, OBSERVED, plot_annual, save
-from sim.analysis.calibration.targets import (
-    SMART_FACTORY,
-    free_parameters,
-    load_targets,
-    prior_sample,
-)
+from sim.analysis.calibration.report import atomic_write, replace_folder
+from sim.analysis.calibration.report_figures import LEVEL_UNITS
+from sim.analysis.calibration.rolling import pooled_coverage, record, run_origins
+from sim.analysis.calibration.targets import free_parameters, load_targets, prior_sample
+from sim.analysis.calibration.validation_report import readme, write_figures, write_tables
+from sim.analysis.drivers_record import rolling_driver_scores
 from sim.inputs.parameters import CALIBRATION_DIR, registry_id
 
 
@@ -63,17 +47,31 @@ class ValidationSettings:
 
     seed: int = 20240901
     replicates: int = 200  # hindcast replicates with the posterior
-    reference: int = 1500  # prior simulations of the rolling checks' reference table
-    accept: float = 0.05  # share of the reference table kept for each origin
-    origins: tuple[int, ...] = (2020, 2021, 2022)
+    reference: int = 800  # prior simulations of the rolling fits' reference table
+    accept: float = 0.1  # share of the reference table kept for each origin
+    origins: tuple[int, ...] = (2020, 2021, 2022, 2023)
     horizons: tuple[int, ...] = (1, 2)
+    forecasts: int = 200  # forecast replicates per origin, with drawn and with realised drivers
+    driver_origins: tuple[int, int] = (2012, 2023)  # the national drivers' rolling record
+    driver_draws: int = 2000
     firms: int | None = None
     end: str | None = None
 
 
 PRESETS: dict[str, ValidationSettings] = {
     "full": ValidationSettings(),
-    "quick": ValidationSettings(replicates=8, reference=40, accept=0.25, firms=150, end="2022-12"),
+    "quick": ValidationSettings(
+        replicates=8,
+        reference=40,
+        accept=0.25,
+        origins=(2020, 2021),
+        horizons=(1,),
+        forecasts=8,
+        driver_origins=(2019, 2021),
+        driver_draws=200,
+        firms=150,
+        end="2022-12",
+    ),
 }
 
 
@@ -87,7 +85,7 @@ def validate(
     log: Callable[[str], None] | None = None,
     scheduler: str | None = None,
 ) -> Path:
-    """Run both checks and write the report folder `out` (replaced whole); returns it.
+    """Run the three checks and write the report folder `out` (replaced whole); returns it.
     With `scheduler`, simulations run on that Dask cluster instead of `workers` processes."""
     log = log or (lambda message: None)
     through = int(settings.end[:4]) if settings.end else None
@@ -96,6 +94,7 @@ def validate(
     names, values, weight = read_posterior_table(posterior_dir)
     free = free_parameters(names)
     options = Settings(seed=settings.seed, firms=settings.firms, end=settings.end)
+    origins = [o for o in settings.origins if through is None or o < through]
     with Workers(workers, scheduler) as pool:
         problem = Problem(free, targets, options, pool, progress)
         _, moments, indicators = predictive(
@@ -116,8 +115,25 @@ def validate(
             if progress:
                 progress("rolling: reference table", start + len(rows), settings.reference)
         log(f"rolling: reference table of {settings.reference} prior simulations")
+        keep = max(2, math.ceil(settings.accept * settings.reference))
+        rolling, _ = run_origins(
+            reference_theta,
+            reference,
+            [p.name for p in free],
+            targets,
+            origins,
+            settings.horizons,
+            keep,
+            settings.forecasts,
+            settings.seed + 2,
+            pool,
+            settings.firms,
+            progress,
+        )
+        log(f"rolling: forecasts from {len(origins)} origins")
+    entries = record(rolling, settings.seed)
+    drivers = rolling_driver_scores(*settings.driver_origins, settings.driver_draws, settings.seed)
     hindcast = hindcast_rows(targets, annual, moments)
-    rolling = rolling_rows(targets, reference, settings, through)
     summary = {
         "created_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": "changwon-sim validate "
@@ -128,7 +144,13 @@ def validate(
         "hindcast": hindcast,
         "hindcast_coverage": coverage(hindcast),
         "rolling": rolling,
-        "rolling_by_horizon": by_horizon(rolling),
+        "record": entries,
+        "coverage": {
+            label: pooled_coverage(entries, label, settings.horizons)
+            for label in ("drawn", "realised")
+        },
+        "drivers": drivers["summary"],
+        "drivers_rows": drivers["rows"],
     }
     scale = 1.0
     if settings.firms:
@@ -141,7 +163,7 @@ def validate(
         write_tables(summary, folder)
         names_written = []
         if figures:
-            names_written = write_figures(targets, indicators, months, rolling, folder, scale)
+            names_written = write_figures(targets, indicators, months, summary, folder, scale)
         (folder / "README.md").write_text(readme(summary, names_written), encoding="utf-8")
         text = json.dumps(summary, indent=2, ensure_ascii=False, default=float) + "\n"
         atomic_write(folder / "validation.json", text.encode("utf-8"))
@@ -182,41 +204,6 @@ def hindcast_rows(targets, annual, moments: np.ndarray) -> list[dict]:
     ]
 
 
-def rolling_rows(targets, reference: np.ndarray, settings: ValidationSettings, through) -> list:
-    """Fit through each origin by ABC rejection on the reference table; forecast Y+h."""
-    rows = []
-    keep = max(2, math.ceil(settings.accept * len(reference)))
-    for origin in settings.origins:
-        fitted = [
-            k
-            for k, m in enumerate(targets.moments)
-            if m.group == SMART_FACTORY or (m.year is not None and m.year <= origin)
-        ]
-        z = targets.z(reference)[:, fitted]
-        distance = np.sqrt((z**2).mean(axis=1))
-        kept = np.argsort(distance, kind="stable")[:keep]
-        for h in settings.horizons:
-            year = origin + h
-            if through is not None and year > through:
-                continue
-            for k, m in enumerate(targets.moments):
-                if m.year != year or m.group == SMART_FACTORY:
-                    continue
-                rows.append(
-                    interval_row(
-                        m.key,
-                        m.observed,
-                        reference[kept, k],
-                        origin=origin,
-                        horizon=h,
-                        year=year,
-                        kept=int(keep),
-                        epsilon=float(distance[kept[-1]]),
-                    )
-                )
-    return rows
-
-
 def coverage(rows: list[dict]) -> dict:
     n = len(rows)
     if not n:
@@ -228,184 +215,3 @@ def coverage(rows: list[dict]) -> dict:
         "mean_abs_error": float(np.mean([abs(r["error"]) for r in rows])),
         "mean_width90": float(np.mean([r["width90"] for r in rows])),
     }
-
-
-def by_horizon(rows: list[dict]) -> dict[str, dict]:
-    horizons = sorted({r["horizon"] for r in rows})
-    return {str(h): coverage([r for r in rows if r["horizon"] == h]) for h in horizons}
-
-
-# --- writing --------------------------------------------------------------------------------------
-
-
-def write_tables(summary: dict, folder: Path) -> None:
-    for name in ("hindcast", "rolling"):
-        rows = summary[name]
-        if rows:
-            header = list(rows[0])
-            text = csv_text(header, [[r[h] for h in header] for r in rows])
-            (folder / f"{name}.csv").write_text(text, encoding="utf-8")
-
-
-def write_figures(targets, indicators, months, rolling, folder: Path, scale: float) -> list[str]:
-    figures = folder / "figures"
-    figures.mkdir()
-    fig = Figure(figsize=(11, 7))
-    for i, name in enumerate(LEVEL_UNITS):
-        ax = fig.add_subplot(2, 2, i + 1)
-        plot_annual(targets, indicators, months, name, ax, scale)
-        if i == 0:
-            ax.legend(fontsize=7, loc="upper left")
-    fig.suptitle("Hindcast 2020-2024 with the fitted posterior against KICOX figures")
-    fig.tight_layout()
-    save(fig, figures / "hindcast_annual.png")
-    written = ["hindcast_annual.png"]
-    if rolling:
-        fig = Figure(figsize=(11, 7))
-        for i, name in enumerate(LEVEL_UNITS):
-            plot_rolling(rolling, name, fig.add_subplot(2, 2, i + 1))
-        fig.suptitle("Rolling checks: fitted through the origin year, forecast one and two years")
-        fig.tight_layout()
-        save(fig, figures / "rolling_forecasts.png")
-        written.append("rolling_forecasts.png")
-    return written
-
-
-def plot_rolling(rows: list[dict], name: str, ax=None):
-    """Forecast intervals (50% thick, 90% thin) by origin, against the reported figures."""
-    ax = ax or Figure(figsize=(6.4, 3.8)).add_subplot()
-    divisor, unit = LEVEL_UNITS[name]
-    mine = [r for r in rows if r["target"].startswith(name + ":")]
-    origins = sorted({r["origin"] for r in mine})
-    colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
-    for i, origin in enumerate(origins):
-        colour = colours[i % len(colours)]
-        for r in (r for r in mine if r["origin"] == origin):
-            x = r["year"] + (i - (len(origins) - 1) / 2) * 0.12
-            ax.plot([x, x], [r["q05"] / divisor, r["q95"] / divisor], color=colour, lw=1.2)
-            ax.plot([x, x], [r["q25"] / divisor, r["q75"] / divisor], color=colour, lw=5)
-        ax.plot([], [], color=colour, lw=5, label=f"fitted through {origin}")
-    observed = {r["year"]: r["observed"] for r in mine}
-    ax.plot(
-        list(observed),
-        [v / divisor for v in observed.values()],
-        "D",
-        color=OBSERVED,
-        ms=6,
-        label="reported",
-        zorder=5,
-    )
-    ax.set_title(name)
-    ax.set_ylabel(unit)
-    ax.set_xticks(sorted(observed))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return ax
-
-
-def readme(summary: dict, figures: list[str]) -> str:
-    s = summary["settings"]
-    cov = summary["hindcast_coverage"]
-    parts = [
-        "# Validation of the calibration",
-        "",
-        f"Fit validated: `{summary['fit_id']}`. Regenerate with:",
-        "",
-        f"    {summary['command']}",
-        "",
-        f"Created {summary['created_utc']}.",
-        "",
-        "## 1. Hindcast 2020-2024 with the fitted posterior (in sample)",
-        "",
-        f"{s['replicates']} replicates from the 2020 population, driven by the recorded history, "
-        "parameters drawn from the posterior, the rest from their priors, uncertain drivers "
-        "drawn. These figures were fitted, so coverage here shows calibration, not forecasting.",
-        "",
-    ]
-    parts.append(
-        table(
-            ["target", "unit", "reported", "median", "error", "50%", "90%", "inside 50% / 90%"],
-            [
-                [
-                    r["target"],
-                    unit_of(r["target"]),
-                    show_level(r["target"], r["observed"]),
-                    show_level(r["target"], r["median"]),
-                    f"{100 * r['error']:+.1f}%",
-                    f"{show_level(r['target'], r['q25'])} - {show_level(r['target'], r['q75'])}",
-                    f"{show_level(r['target'], r['q05'])} - {show_level(r['target'], r['q95'])}",
-                    f"{'yes' if r['in50'] else 'no'} / {'yes' if r['in90'] else 'no'}",
-                ]
-                for r in summary["hindcast"]
-            ],
-        )
-    )
-    if cov.get("checks"):
-        parts += [
-            "",
-            f"Inside the 50% interval: {100 * cov['in50']:.0f}% of {cov['checks']} figures; "
-            f"inside the 90% interval: {100 * cov['in90']:.0f}%. Mean absolute error of the "
-            f"median: {100 * cov['mean_abs_error']:.1f}%.",
-        ]
-    parts += [
-        "",
-        "## 2. Rolling out-of-sample checks",
-        "",
-        f"A reference table of {s['reference']} simulations with parameters from their priors; "
-        f"for each origin year Y the {100 * s['accept']:.0f}% closest to the figures up to Y "
-        "(and the smart-factory effects) are kept (ABC rejection) and their values for Y+1 and "
-        "Y+2, which were not used, are the forecasts. The drivers of the forecast years (the "
-        "won, prices, defence deliveries) are the recorded ones: this tests the model and the "
-        "fitting method, not a forecast of the drivers. Origin 2020 has only the base-year "
-        "figures, which the population reproduces by construction, so its forecasts are close "
-        "to the prior predictive.",
-        "",
-    ]
-    horizons = summary["rolling_by_horizon"]
-    if horizons:
-        parts.append(
-            table(
-                ["horizon", "checks", "inside 50%", "inside 90%", "mean abs error", "90% width"],
-                [
-                    [
-                        f"{h} year(s)",
-                        str(c["checks"]),
-                        f"{100 * c['in50']:.0f}%",
-                        f"{100 * c['in90']:.0f}%",
-                        f"{100 * c['mean_abs_error']:.1f}%",
-                        f"{100 * c['mean_width90']:.1f}%",
-                    ]
-                    for h, c in horizons.items()
-                ],
-            )
-        )
-        parts += [
-            "",
-            "90% width: the 90% interval's width relative to its median, averaged. Nominal "
-            "coverage would be 50% and 90%; with this few checks the shares are themselves "
-            "uncertain by about +-15 points.",
-            "",
-        ]
-        parts.append(
-            table(
-                ["origin", "horizon", "target", "reported", "median", "error", "90%", "in 50/90"],
-                [
-                    [
-                        str(r["origin"]),
-                        str(r["horizon"]),
-                        r["target"],
-                        show_level(r["target"], r["observed"]),
-                        show_level(r["target"], r["median"]),
-                        f"{100 * r['error']:+.1f}%",
-                        f"{show_level(r['target'], r['q05'])} - "
-                        f"{show_level(r['target'], r['q95'])}",
-                        f"{'yes' if r['in50'] else 'no'} / {'yes' if r['in90'] else 'no'}",
-                    ]
-                    for r in summary["rolling"]
-                ],
-            )
-        )
-    if figures:
-        parts += ["", "## Figures", ""] + [f"![{f}](figures/{f})" for f in figures]
-    parts += ["", "Files: `hindcast.csv`, `rolling.csv`, `validation.json`.", ""]
-    return "\n".join(parts)
