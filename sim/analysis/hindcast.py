@@ -326,7 +326,12 @@ def build_hindcast_model(
         values.tranche_usd,
     )
     env = build_environment(
-        scenario, params, population.anchor_ids, realised_macro(drivers, end), book
+        scenario,
+        params,
+        population.anchor_ids,
+        realised_macro(drivers, end),
+        book,
+        defence_scale=population.scale,
     )
     apply_demand_shock(env, shock_depth(), drivers.covid, drivers.base_year)
     return ChangwonModel(population, env, params, month_seeds(seed, replicate), replicate)

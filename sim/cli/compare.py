@@ -75,10 +75,14 @@ def command_compare(args: argparse.Namespace) -> int:
     combined = hashlib.sha256(
         "".join(run.manifest["scenario_hash"] for run in runs.values()).encode()
     ).hexdigest()
+    from sim.inputs.scenario import differing_inputs
+
+    differ = {a.name: differing_inputs(base, a) for a in alternatives}
     manifest = {
         "command": "compare",
         "base": base.name,
         "alternatives": [a.name for a in alternatives],
+        "inputs_that_differ": differ,
         "seed": seed,
         "replicates": replicates,
         "runs": {name: run.manifest for name, run in runs.items()},
@@ -96,5 +100,8 @@ def command_compare(args: argparse.Namespace) -> int:
         )
     for run in runs.values():
         run.store.discard()
+    for name, paths in differ.items():
+        shown = ", ".join(paths) if paths else "none"
+        print(f"inputs of {name} that differ from {base.name} (all drawn in pairs): {shown}")
     print(folder)
     return EXIT_OK

@@ -170,6 +170,7 @@ def build_model(
         macro,
         book,
         second_half_momentum(BASE_YEAR),
+        population.scale,
     )
     model = ChangwonModel(population, environment, params, month_seeds(seed, replicate), replicate)
     model.driver_parameters = drivers  # for the record of the replicate's inputs

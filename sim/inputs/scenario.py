@@ -653,6 +653,27 @@ def _locate(data: dict[str, Any], path: Any, partial: bool = False) -> tuple[Any
     return tuple(location)
 
 
+def differing_inputs(base: Scenario, other: Scenario) -> list[str]:
+    """The inputs of `other` that differ from `base`, as dotted paths (`uncertain.X` where the
+    distribution of input X differs or exists in only one of them). `compare` couples every
+    input by name, so an input listed here still moves with the same uniform in both."""
+    skip = {"name", "title", "description", "runs", "outputs"}
+    left, right = base.model_dump(mode="json"), other.model_dump(mode="json")
+    found: list[str] = []
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict) and path.count(".") < 2:
+            for key in sorted(set(a) | set(b), key=str):
+                walk(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
+        elif a != b:
+            found.append(path)
+
+    for key in sorted(set(left) | set(right)):
+        if key not in skip:
+            walk(left.get(key), right.get(key), key)
+    return found
+
+
 def value_at_path(scenario: Scenario, path: str) -> float:
     """The number at a dotted path of the scenario (as `uncertain` addresses it)."""
     data = scenario.model_dump(mode="json")

@@ -510,6 +510,7 @@ class ChangwonModel(mesa.Model):
                 self.defence_work.shape[1],
                 p.defence_build_months,
                 p.defence_in_complex_share,
+                self.env.defence_scale,
             )
             self.defence_work += booked.work
             self.defence_deliveries += booked.deliveries

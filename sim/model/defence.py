@@ -50,6 +50,7 @@ class Deliveries:
     value: float
     currency: str  # "USD" or "KRW"
     in_complex: bool = False
+    work_from: int | None = None  # first month work can start (default: the signing month)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +72,15 @@ def schedule(
     anchors: int,
     build_months: float,
     in_complex_share: float,
+    scale: float = 1.0,
 ) -> Schedule:
     """Work, deliveries and signings of `contracts` in the months of the period.
 
     A dollar value is turned into won at the exchange rate of the month it is worked or delivered
     in; work or deliveries outside the period are not counted (before it they are done, after it
     they stay in the backlog). Work before the period counts neither as work nor as backlog.
+    `scale` sizes the contracts to a population smaller than the complex (tests). Work a prime
+    cannot do for lack of capacity is lost, not carried over: it leaves the backlog as scheduled.
     """
     n = len(months)
     first_month = int(months[0])
@@ -87,10 +91,11 @@ def schedule(
     build = max(1, round(build_months))
     rate_at = _rate_lookup(months, krw_per_usd)
     for c in contracts:
-        share = 1.0 if c.in_complex else in_complex_share
+        share = scale * (1.0 if c.in_complex else in_complex_share)
         per_delivery = share * c.value / c.months
+        work_from = c.signed if c.work_from is None else c.work_from
         for d in range(c.first, c.first + c.months):
-            start = max(c.signed, d - build + 1)
+            start = max(work_from, d - build + 1)
             per_month = per_delivery / (d - start + 1)
             for m in range(start, d + 1):
                 krw = per_month * (rate_at(m) if c.currency == "USD" else 1.0)
@@ -283,7 +288,8 @@ def scenario_deliveries(contracts, anchor_ids: tuple[str, ...]) -> list[Deliveri
 
 
 def pipeline_order(prime: int, partner: int, signed: int, value_usd: float) -> Deliveries:
-    """An order of the stochastic pipeline, signed this month."""
+    """An order of the stochastic pipeline, signed this month. It is drawn after the month's
+    production, so its work starts the next month."""
     return Deliveries(
         prime=prime,
         partner=partner,
@@ -292,4 +298,5 @@ def pipeline_order(prime: int, partner: int, signed: int, value_usd: float) -> D
         months=PIPELINE_DELIVERY_MONTHS,
         value=value_usd,
         currency="USD",
+        work_from=signed + 1,
     )

@@ -54,6 +54,7 @@ class Environment:
     pipeline_rate: np.ndarray  # (T,) expected pipeline orders signed this month
     pipeline: object  # the scenario's pipeline (value distribution, primes, partner) or None
     complex_shock_start: float  # log common shock in the month before the period (momentum)
+    defence_scale: float  # contracts' size relative to the complex's (1; smaller in tests)
     macro_growth: dict  # driver -> year -> annual log growth the paths were made from
 
 
@@ -64,6 +65,7 @@ def build_environment(
     macro: MacroPaths,
     book: list[Deliveries] | None = None,
     complex_shock_start: float = 0.0,
+    defence_scale: float = 1.0,
 ) -> Environment:
     """Inputs of a replicate that do not depend on the firms: the scenario's measures, the
     replicate's national drivers `macro`, and the defence order book `book` known at the start
@@ -96,6 +98,7 @@ def build_environment(
         len(anchor_ids),
         params.defence_build_months,
         params.defence_in_complex_share,
+        defence_scale,
     )
     pipeline = scenario.defence_exports.pipeline
     pipeline_rate = np.zeros(n)
@@ -125,6 +128,7 @@ def build_environment(
         pipeline_rate=pipeline_rate,
         pipeline=pipeline,
         complex_shock_start=complex_shock_start,
+        defence_scale=defence_scale,
         macro_growth=macro.annual_growth,
     )
 

@@ -44,6 +44,7 @@ class Population:
     anchor_ids: tuple[str, ...]
     reference_employment: float  # median SME employment at the start; scales the adoption hazard
     base_year_totals: dict[str, float]
+    scale: float = 1.0  # the population's size relative to the complex (smaller in tests)
 
 
 TOTAL_KEYS = ("production_krw", "exports_usd", "employment", "firms", "krw_per_usd")
@@ -245,6 +246,7 @@ def synthesise(
         anchor_ids=tuple(a["id"] for a in anchors),
         reference_employment=float(np.median(sme_employment)),
         base_year_totals=totals,
+        scale=scale,
     )
 
 

@@ -1,25 +1,28 @@
 """The model's month written firm by firm: the readable reference the array model is tested against.
 
 `ReferenceModel` steps the same month as `sim.model.changwon_model.ChangwonModel`, in the same
-order, from the same inputs (a synthesised `Population`, an `Environment`, `Parameters`) and the
-same random draws (`sim.model.draws.draw_month` on an identically seeded generator). Every firm is a
-`ReferenceFirm` Mesa agent holding plain Python numbers; every rule is a short method using `math`;
-the model's actions loop over the firms one by one. Nothing here uses numpy over firms: arrays are
-only read once, at construction, and written once a month, into the indicator and ledger tables.
+economic order, from the same inputs (a synthesised `Population`, an `Environment`, `Parameters`)
+and the same random draws (`sim.model.draws.draw_month` on an identically seeded generator). Every
+firm is a `ReferenceFirm` Mesa agent holding plain Python numbers (lists for its partner vectors);
+its `step()` is its own month of demand and production, and its other rules are short methods
+using `math`; the model's actions loop over the firms one by one. Nothing here uses numpy over
+firms: arrays are only read once, at construction (and the month's draws, each month), and written
+once a month, into the indicator and ledger tables.
 
 The supplier network is held by the buyers: each firm keeps its named suppliers and their shares of
 its in-complex purchases in a dict (supplier slot -> share), and the shares it buys on each sector's
-open market in a list. The environment's tariff factors are recomputed here month by month from the
-tariff rates (how buyers adjust to a tariff), rather than read from the environment.
+open market in a list. The environment's national drivers, export prices and defence schedules are
+read from the `Environment`; the tariffs' volume and price responses are recomputed here month by
+month from the tariff rates (how buyers adjust to a tariff, and how the exporters share it), and
+the schedules of pipeline orders are written here order by order.
 
-It is slow on purpose (about 60 times the array model, DESIGN §3): the benchmark times
-`run_reference` as the firm-by-firm comparison of DESIGN §9.
+It is slow on purpose (DESIGN §3): the benchmark times `run_reference` as the firm-by-firm
+comparison of DESIGN §9.
 """
 
 from __future__ import annotations
 
 import bisect
-import copy
 import math
 
 import mesa
@@ -28,18 +31,20 @@ import numpy as np
 from sim.inputs.names import PARTNERS, SECTORS, population_spec
 from sim.inputs.parameters import Parameters
 from sim.model.changwon_model import LEDGER, LEDGER_COLUMN
+from sim.model.defence import PIPELINE_DELIVERY_MONTHS, PIPELINE_LEAD_MONTHS
 from sim.model.draws import MonthDraws, draw_month, month_generator, month_key
-from sim.model.environment import PIPELINE_DELIVERY_MONTHS, PIPELINE_LEAD_MONTHS, Environment
+from sim.model.environment import Environment
 from sim.model.firms import ADOPTED, ADOPTING, INELIGIBLE, NOT_ADOPTED
 from sim.model.indicators import COLUMN, INDICATOR_NAMES
 from sim.model.population import Population
 
+DOMESTIC = PARTNERS.index("domestic")
 US = PARTNERS.index("US")
 N_PARTNERS = len(PARTNERS)
 N_SECTORS = len(SECTORS)
 EXPORTS = range(1, N_PARTNERS)  # partner columns that are exports
 
-# Scalar firm attributes copied from a row of `sim.model.firms.FirmState` (base_final is a list).
+# Firm attributes copied from a row of `sim.model.firms.FirmState` (base_final is a list).
 FIRM_FIELDS = (
     "sector",
     "anchor",
@@ -76,12 +81,13 @@ class ReferenceFirm(mesa.Agent):
     base_sales, capacity, productivity, defect_rate, base_defect_rate, unit_cost, firm_shock,
     diverted, orders, employment, labour_productivity, wage, fixed_cost, cash, distress_months,
     adoption, adoption_month, gain_productivity, gain_defects, gain_cost, export_intensity; plus
-    us_exporter, its supplier network (suppliers: slot -> share; market: share by sector) and its
-    market_weight (share of its sector's open market).
+    us_exporter (sold to the US when the run or the firm started), propensity (to adopt),
+    cost_advantage (demand from a lower unit cost), its supplier network (suppliers: slot ->
+    share; market: share by sector) and its market_weight (share of its sector's open market).
 
-    The month's flows (final by partner, network_orders, defence, demand, gross, sales, fill,
-    inputs, delivered, bought, value_added, wages_paid, fixed_paid, tariff_cost, profit, payout)
-    are overwritten every month.
+    The month's flows (final by partner, network_orders, defence_krw, defence, demand, gross, sales,
+    fill, diverted_sold, inputs, revenue, tariff_cost, delivered, bought, value_added, wages_paid,
+    fixed_paid, profit, payout) are overwritten every month.
     """
 
     def __init__(
@@ -100,46 +106,75 @@ class ReferenceFirm(mesa.Agent):
         self.suppliers = suppliers
         self.market = market
         self.us_exporter = us_exporter
+        self.propensity = 0.0
+        self.cost_advantage = 1.0
         self.market_weight = 0.0
         self.entered_this_month = False
         self.clear_month()
 
     def clear_month(self) -> None:
-        """The month's flows before anything happened (an entrant's first month)."""
+        """The month's flows before anything happened (a firm that has left, an entrant)."""
         self.final = [0.0] * N_PARTNERS
         self.network_orders = 0.0
+        self.defence_krw = 0.0
         self.defence = 0.0
         self.demand = 0.0
         self.gross = 0.0
         self.sales = 0.0
         self.fill = 0.0
+        self.diverted_sold = 0.0
         self.inputs = 0.0
+        self.revenue = 0.0
+        self.tariff_cost = 0.0
         self.delivered = 0.0
         self.bought = 0.0
-        self.diverted_sold = 0.0
         self.value_added = 0.0
         self.wages_paid = 0.0
         self.fixed_paid = 0.0
-        self.tariff_cost = 0.0
         self.profit = 0.0
         self.payout = 0.0
 
-    # --- 2. demand ------------------------------------------------------------------------------
+    @property
+    def is_sme(self) -> bool:
+        """A living firm that is not an anchor: it may exit, and it shares its sector's demand."""
+        return self.alive and self.anchor < 0
+
+    @property
+    def has_adopted(self) -> bool:
+        return self.alive and self.adoption in (ADOPTING, ADOPTED)
+
+    # --- 2-4. the firm's own month: demand, production, tariff absorption ------------------------
+
+    def step(self) -> None:
+        """My month up to my sales, once the month's environment is read and my customers' orders
+        and my defence work have arrived: my demand shock and my buyers' demand, US sales
+        re-routed, production at capacity, capacity toward demand, the tariff absorbed in prices.
+        """
+        m, p = self.model, self.model.p
+        self.move_demand_shock(p.firm_shock_persistence, p.firm_shock_sd, m.firm_noise[self.slot])
+        if not self.alive:
+            self.clear_month()  # a firm that has left has no demand and delivers nothing
+            return
+        s = self.sector
+        self.demand_from_buyers(m.demand_factor[s], m.firm_shock_variance)
+        self.divert_lost_us_sales(m.tariff_volume[US][s], p.diversion_share, m.diversion_speed)
+        self.produce(p.input_share, m.unit_revenue[s], m.export_price, m.now_price)
+        self.adjust_capacity(p.operating_rate, m.capacity_speed)
+        self.absorb_tariffs([m.tariff_price[j][s] for j in range(N_PARTNERS)], m.export_price)
 
     def move_demand_shock(self, persistence: float, sd: float, noise: float) -> None:
         self.firm_shock = persistence * self.firm_shock + sd * noise
 
-    def demand_from_partners(
-        self, factor: list[float], shock_variance: float, cost_elasticity: float
-    ) -> None:
-        """Final demand by partner: base x this month's factor of my sector x my own factor."""
-        own = math.exp(self.firm_shock - 0.5 * shock_variance) * self.unit_cost**-cost_elasticity
-        if not self.alive:
-            own = 0.0
+    def demand_from_buyers(self, factor: list[float], shock_variance: float) -> None:
+        """Final demand by buyer: base x this month's factor of my sector (buyer's demand, export
+        price and tariff volume responses) x my own factor (mean-one shock, cost advantage)."""
+        own = math.exp(self.firm_shock - 0.5 * shock_variance) * self.cost_advantage
         self.final = [self.base_final[j] * factor[j] * own for j in range(N_PARTNERS)]
 
-    def divert_lost_us_sales(self, us_tariff_factor: float, share: float, speed: float) -> None:
-        lost = self.final[US] * (1.0 / us_tariff_factor - 1.0)
+    def divert_lost_us_sales(self, us_volume: float, share: float, speed: float) -> None:
+        """Re-routed sales move toward a share of the US sales the tariff's volume response
+        costs me."""
+        lost = self.final[US] * (1.0 / us_volume - 1.0)
         self.diverted += speed * (share * lost - self.diverted)
 
     def place_orders(self, firms: list[ReferenceFirm], market_orders: list[float]) -> None:
@@ -149,32 +184,35 @@ class ReferenceFirm(mesa.Agent):
         for s in range(N_SECTORS):
             market_orders[s] += self.market[s] * self.orders
 
-    # --- 3. production --------------------------------------------------------------------------
-
-    def produce(self, input_share: float) -> None:
+    def produce(
+        self, input_share: float, unit_revenue: list[float], export_price: float, price: float
+    ) -> None:
+        """Make what demand needs, up to capacity x productivity; defects scrap part of it; sell
+        at each buyer's price (re-routed sales at the export price, orders and defence work at
+        producer prices); buy inputs for the gross output."""
         self.demand = sum(self.final) + self.diverted + self.network_orders + self.defence
         needed = self.demand / (1.0 - self.defect_rate)
         self.gross = min(needed, self.capacity * self.productivity)
         self.sales = self.gross * (1.0 - self.defect_rate)
         self.fill = self.sales / self.demand if self.demand > 0 else 1.0
-        if not self.alive:
-            self.fill = 0.0  # a firm that has left delivers nothing
         self.diverted_sold = self.diverted * self.fill
         self.inputs = input_share * self.unit_cost * self.gross
+        value = 0.0  # won value of all demand
+        for j in range(N_PARTNERS):
+            value += self.final[j] * unit_revenue[j]
+        value += self.diverted * export_price + self.network_orders * price + self.defence_krw
+        self.revenue = self.fill * value
 
     def adjust_capacity(self, operating_rate: float, speed: float) -> None:
-        if not self.alive:
-            return
         desired = self.demand / (1.0 - self.defect_rate) / (self.productivity * operating_rate)
         self.capacity += speed * (desired - self.capacity)
 
-    # --- 4. tariff absorption -------------------------------------------------------------------
-
-    def absorb_tariffs(self, rate_by_partner: list[float], passthrough: float, price: float):
-        taxed = 0.0  # demand times rate, summed over partners
+    def absorb_tariffs(self, tariff_price: list[float], export_price: float) -> None:
+        """Won given up in the price cuts that absorb tariffs (a memo: revenue already holds it)."""
+        cut = 0.0
         for j in range(N_PARTNERS):
-            taxed += self.final[j] * rate_by_partner[j]
-        self.tariff_cost = (1.0 - passthrough) * taxed * (self.fill * price)
+            cut += self.final[j] * self.fill * (1.0 - tariff_price[j])
+        self.tariff_cost = cut * export_price
 
     # --- 5. finance -----------------------------------------------------------------------------
 
@@ -188,13 +226,14 @@ class ReferenceFirm(mesa.Agent):
         return fill
 
     def settle(self, supplier_fill: float, price: float, p: Parameters) -> None:
-        """Pay for inputs, wages, fixed costs and tariffs; profit to cash, payouts leave."""
+        """Pay for inputs (delivered from inside, the rest bought outside), wages and fixed
+        costs; profit to cash, payouts leave; order next month's inputs from inside."""
         self.delivered = self.orders * supplier_fill
         self.bought = self.delivered + max(0.0, self.inputs - self.delivered)
-        self.value_added = (self.sales - self.bought) * price
+        self.value_added = self.revenue - self.bought * price
         self.wages_paid = self.employment * self.wage * price
-        self.fixed_paid = (self.fixed_cost if self.alive else 0.0) * price
-        self.profit = self.value_added - self.wages_paid - self.fixed_paid - self.tariff_cost
+        self.fixed_paid = self.fixed_cost * price
+        self.profit = self.value_added - self.wages_paid - self.fixed_paid
         self.payout = p.payout_rate * max(self.profit, 0.0)
         self.cash = self.cash + self.profit - self.payout
         self.orders = p.in_complex_input_share * self.inputs
@@ -205,13 +244,18 @@ class ReferenceFirm(mesa.Agent):
         return 0.0
 
     def count_distress(self, p: Parameters, price: float) -> bool:
-        """Count a month below the distress line; True if the firm leaves now."""
-        if not self.alive or self.anchor >= 0:  # anchors do not exit
+        """Count a month below the distress line; True if the distress makes me leave now."""
+        if not self.is_sme:  # anchors do not exit
             self.distress_months = 0
             return False
         line = p.exit_debt_months * price * self.base_sales
         self.distress_months = self.distress_months + 1 if self.cash < -line else 0
         return self.distress_months >= round(p.exit_after_months)
+
+    def leaves_by_demography(self, e: float, rate_per_year: float) -> bool:
+        """Leave for other reasons (retirement, relocation, merger): my exponential draw falls
+        below the monthly rate."""
+        return self.is_sme and e < rate_per_year / 12.0
 
     def leave(self) -> float:
         """Close the firm; returns the cash it takes out of the complex."""
@@ -220,9 +264,18 @@ class ReferenceFirm(mesa.Agent):
         self.cash = 0.0
         self.employment = 0.0
         self.capacity = 0.0
+        self.fixed_cost = 0.0
         self.orders = 0.0
         self.diverted = 0.0
         return cash
+
+    def rescale_demand(self, factor: list[float]) -> None:
+        """My base demand from each buyer times my sector's churn factor; my base sales move in
+        proportion to my base demand."""
+        before = sum(self.base_final)
+        self.base_final = [self.base_final[j] * factor[j] for j in range(N_PARTNERS)]
+        if before > 0:
+            self.base_sales *= sum(self.base_final) / before
 
     def drop_suppliers(self, gone: set[int], firms: list[ReferenceFirm]) -> int:
         """Buy on the sector markets what I bought from suppliers that left; returns how many."""
@@ -234,21 +287,22 @@ class ReferenceFirm(mesa.Agent):
 
     # --- 6. employment --------------------------------------------------------------------------
 
-    def adjust_employment(self, speed: float) -> None:
+    def raise_output_per_worker(self, factor: float) -> None:
+        self.labour_productivity *= factor
+        self.wage *= factor  # the wage bill per unit of output stays the same
+
+    def adjust_employment(self, speed: float, labour_saving: float) -> None:
         if not self.alive:
             self.employment = 0.0
             return
         if self.entered_this_month:
             needed = self.employment  # entrants start at their size
         else:
-            needed = self.gross / (self.labour_productivity * self.productivity)
+            # Only the labour-saving part of an adopter's productivity gain saves workers.
+            needed = self.gross / (self.labour_productivity * self.productivity**labour_saving)
         self.employment += speed * (needed - self.employment)
 
     # --- 7. AI-factory adoption -----------------------------------------------------------------
-
-    @property
-    def has_adopted(self) -> bool:
-        return self.alive and self.adoption in (ADOPTING, ADOPTED)
 
     def peer_share(
         self, firms: list[ReferenceFirm], sector_share: list[float], network_weight: float
@@ -276,7 +330,7 @@ class ReferenceFirm(mesa.Agent):
         self.adoption = ADOPTING
         self.adoption_month = month
 
-    def ramp(self, month: int, ramp_months: float) -> None:
+    def ramp(self, month: int, ramp_months: float, cost_elasticity: float) -> None:
         """Move an adopter's productivity, defects and unit cost along its learning ramp."""
         if self.adoption != ADOPTING:
             return
@@ -284,6 +338,7 @@ class ReferenceFirm(mesa.Agent):
         self.productivity = 1.0 + self.gain_productivity * progress
         self.defect_rate = self.base_defect_rate * (1.0 - self.gain_defects * progress)
         self.unit_cost = 1.0 - self.gain_cost * progress
+        self.cost_advantage = self.unit_cost**-cost_elasticity
         if progress >= 1.0:
             self.adoption = ADOPTED
 
@@ -313,6 +368,37 @@ def gains_of(p: Parameters, employment: float, normals: list[float]) -> tuple[fl
     )
 
 
+def churn_factor(pool: float, change: float) -> float:
+    """Factor that moves demand `change` into (positive) or out of (negative) a pool of firms
+    whose demand is `pool`, shared in proportion to what each had."""
+    return max(0.0, 1.0 + change / pool) if pool > 0 else 1.0
+
+
+def region_effects(
+    final_demand: float,
+    external_sales: float,
+    production: float,
+    value_added: float,
+    employment: float,
+    labour_trend: float,
+    p: Parameters,
+) -> tuple[float, float, float]:
+    """Production and value added (real) and jobs induced in the region beyond the complex:
+    multipliers on the real final demand the complex meets, less the complex's own production,
+    value added and jobs in the proportion of that final demand to its sales leaving the complex,
+    times the share that stays in the region. Jobs per won fall with output per worker."""
+    if external_sales <= 0 or final_demand <= 0:
+        return 0.0, 0.0, 0.0
+    own = final_demand / external_sales
+    jobs = p.multiplier_employment_per_bn_krw / labour_trend * 12.0 * final_demand / 1e9
+    within = p.within_region_share
+    return (
+        within * max(0.0, p.multiplier_production * final_demand - own * production),
+        within * max(0.0, p.multiplier_value_added * final_demand - own * value_added),
+        within * max(0.0, jobs - own * employment),
+    )
+
+
 def speed_of(months: float) -> float:
     return 1.0 - math.exp(-1.0 / months)
 
@@ -330,29 +416,34 @@ class ReferenceModel(mesa.Model):
     ) -> None:
         super().__init__(rng=np.random.default_rng(month_seeds))
         self.month_key = month_key(month_seeds)
-        population = copy.deepcopy(population)
-        env = copy.deepcopy(environment)
         self.replicate = replicate
         self.p = p = params
         self.k = 0
+        env = environment
 
         # The environment, as plain nested lists read month by month.
         self.months = [int(m) for m in env.months]
         self.price = env.price.tolist()
         self.krw_per_usd = env.krw_per_usd.tolist()
-        self.partner_trend = env.partner_trend.tolist()
-        self.fx_factor = env.fx_factor.tolist()
+        self.demand_index = env.demand_index.tolist()  # [k][partner]
+        self.export_volume = env.export_volume.tolist()
+        self.export_prices = env.export_price.tolist()
         self.tariff_rate = env.tariff_rate.tolist()  # [k][partner][sector]
         self.programme_active = [bool(a) for a in env.programme_active]
         self.programme_slots = env.programme_slots.tolist()
         self.subsidy_share = float(env.subsidy_share)
         self.support_active = [bool(a) for a in env.support_active]
         self.diversion_boost = float(env.diversion_boost)
-        self.deliveries = env.deliveries.tolist()  # [k][anchor][partner], nominal KRW
         self.pipeline_rate = env.pipeline_rate.tolist()
         self.pipeline = env.pipeline
+        # The order book: [k][anchor][partner], nominal KRW; pipeline orders are added to it.
+        self.defence_work = env.defence_work.tolist()
+        self.defence_deliveries = env.defence_deliveries.tolist()
+        self.defence_signed = env.defence_signed.tolist()
+        self.defence_scale = env.defence_scale
+        self.defence_backlog = float(env.defence_backlog)
 
-        # Buyers' adjustment to tariffs (recomputed here, not read from the environment).
+        # How buyers adjust to tariffs (recomputed here, not read from the environment).
         adjust_years = p.elasticity_years_to_long_run / math.log(20.0)
         self.impact = max(
             0.0,
@@ -363,10 +454,14 @@ class ReferenceModel(mesa.Model):
         self.perceived = [[0.0] * N_SECTORS for _ in range(N_PARTNERS)]
 
         # Model-level state.
-        self.partner_shock = [0.0] * N_PARTNERS
+        self.common_shock = float(env.complex_shock_start)
+        self.firm_shock_variance = p.firm_shock_sd**2 / (1.0 - p.firm_shock_persistence**2)
+        self.labour_trend = 1.0
+        self.region_jobs: float | None = None
         self.slots_left = 0.0
         self.credit_left = float(env.credit_line_krw)
-        self.firm_shock_variance = p.firm_shock_sd**2 / (1.0 - p.firm_shock_persistence**2)
+        self.capacity_speed = speed_of(p.capacity_adjust_months)
+        self.employment_speed = speed_of(p.employment_adjust_months)
         self.reference_employment = population.reference_employment
         self.anchor_ids = population.anchor_ids
         t = population.entrant
@@ -414,13 +509,17 @@ class ReferenceModel(mesa.Model):
             )
         self.base_firms = len(self.firms)
         self.set_market_weights()
+        # The SMEs' base demand by sector and buyer: churn moves it between them, never changes it.
+        self.sme_demand = [[0.0] * N_PARTNERS for _ in range(N_SECTORS)]
+        for firm in self.firms:
+            if firm.is_sme:
+                for j in range(N_PARTNERS):
+                    self.sme_demand[firm.sector][j] += firm.base_final[j]
 
         # Propensity to adopt: fixed by base-year size and exporting, scaled to a mean of one.
         eligible = [firm for firm in self.firms if firm.adoption != INELIGIBLE]
         mean = sum(firm.readiness(self.reference_employment, p, 1.0) for firm in eligible)
         self.propensity_scale = 1.0 / (mean / len(eligible))
-        for firm in self.firms:
-            firm.propensity = 0.0
         for firm in eligible:
             firm.propensity = firm.readiness(self.reference_employment, p, 1.0)
             firm.propensity *= self.propensity_scale
@@ -432,11 +531,12 @@ class ReferenceModel(mesa.Model):
         self.counts = dict.fromkeys(
             (
                 "entries",
-                "exits",
+                "exits_distress",
+                "exits_demography",
                 "links_redirected",
+                "credit",
                 "subsidised",
                 "unaided",
-                "credit",
                 "pipeline_orders",
             ),
             0,
@@ -462,27 +562,26 @@ class ReferenceModel(mesa.Model):
 
     def advance(self, draws: MonthDraws) -> None:
         """One month, in the order of `ChangwonModel.step`."""
+        self.firm_noise = draws.firm_noise.tolist()
         for firm in self.firms:
             firm.entered_this_month = False
         # 1. environment
-        self.read_environment()
-        # 2. demand
-        self.move_demand_shocks(draws)
-        self.demand_from_partners()
-        self.divert_lost_us_sales()
+        self.read_environment()  # drivers, prices of exports, tariff responses, programme slots
+        self.move_common_shock(draws)  # and this month's demand factor of every sector and buyer
+        # 2. demand (the customers' orders and the defence work arrive; each firm's own demand is
+        # the first part of its step)
         self.orders_from_customers()
-        self.defence_deliveries_due()
-        # 3. production
-        self.produce()
-        self.adjust_capacity()
-        # 4. tariff absorption
-        self.absorb_tariffs()
+        self.defence_work_due()
+        # 2-4. each firm: demand, re-routed US sales, production, capacity, tariff absorption
+        for firm in self.firms:
+            firm.step()
         # 5. finance
         self.settle_accounts()
         self.lend_export_support()
-        self.exit_distressed_firms()
+        self.exit_firms(draws)
         self.enter_new_firms(draws)
         # 6. employment
+        self.raise_output_per_worker()
         self.adjust_employment()
         # 7. AI-factory adoption
         self.adopt_ai_factories(draws)
@@ -496,62 +595,66 @@ class ReferenceModel(mesa.Model):
     # --- actions ---------------------------------------------------------------------------------
 
     def read_environment(self) -> None:
-        k = self.k
+        k, p = self.k, self.p
         self.month = self.months[k]
         self.now_price = self.price[k]
+        self.export_price = self.export_prices[k]
+        self.fx = self.krw_per_usd[k]
         self.slots_left += self.programme_slots[k]
-        self.tariff_factor = self.move_perceived_tariffs()
+        self.move_perceived_tariffs()
+        # Won per real unit sold, by sector and buyer: producer prices at home, the export price
+        # abroad, less the exporters' price cuts that absorb tariffs.
+        self.unit_revenue = [
+            [
+                (self.now_price if j == DOMESTIC else self.export_price) * self.tariff_price[j][s]
+                for j in range(N_PARTNERS)
+            ]
+            for s in range(N_SECTORS)
+        ]
+        boost = self.diversion_boost if self.support_active[k] else 0.0
+        self.diversion_speed = speed_of(p.diversion_months / (1.0 + boost))
 
-    def move_perceived_tariffs(self) -> list[list[float]]:
-        """Demand factor of tariffs by partner and sector: (1 + passthrough tau)^-eps(t)."""
+    def move_perceived_tariffs(self) -> None:
+        """The tariffs' volume and exporter's price responses by partner and sector.
+
+        Trade value at the border moves by (1 + tau)^-eps(t), eps rising as buyers adjust (the
+        perceived wedge). The exporter absorbs the part it does not pass on by a price cut, never
+        deeper than the whole response; the rest of the response is volume.
+        """
         p = self.p
-        factor = [[1.0] * N_SECTORS for _ in range(N_PARTNERS)]
+        self.tariff_volume = [[1.0] * N_SECTORS for _ in range(N_PARTNERS)]
+        self.tariff_price = [[1.0] * N_SECTORS for _ in range(N_PARTNERS)]
         for j in range(N_PARTNERS):
             for s in range(N_SECTORS):
-                wedge = math.log1p(p.tariff_passthrough * self.tariff_rate[self.k][j][s])
+                wedge = math.log1p(self.tariff_rate[self.k][j][s])
                 old = self.perceived[j][s]
                 self.perceived[j][s] = old + self.perceived_speed * (wedge - old)
-                factor[j][s] = math.exp(
+                value = math.exp(
                     -self.impact * wedge
                     - (p.elasticity_long_run - self.impact) * self.perceived[j][s]
                 )
-        return factor
+                price = max(math.exp(-(1.0 - p.tariff_passthrough) * wedge), value)
+                self.tariff_price[j][s] = price
+                self.tariff_volume[j][s] = value / price
 
-    def move_demand_shocks(self, draws: MonthDraws) -> None:
-        p = self.p
-        for j in range(N_PARTNERS):
-            self.partner_shock[j] = p.demand_shock_persistence * self.partner_shock[
-                j
-            ] + p.demand_shock_sd * float(draws.partner_noise[j])
-        for firm in self.firms:
-            firm.move_demand_shock(
-                p.firm_shock_persistence, p.firm_shock_sd, float(draws.firm_noise[firm.slot])
-            )
-
-    def demand_from_partners(self) -> None:
+    def move_common_shock(self, draws: MonthDraws) -> None:
+        """The complex-wide shock (AR(1), mean one in levels given the variance it has gathered
+        since the start), and the month's demand factor by sector and buyer."""
         p, k = self.p, self.k
-        rho2 = p.demand_shock_persistence**2
-        variance = p.demand_shock_sd**2 * (1.0 - rho2 ** (k + 1)) / (1.0 - rho2)
-        index = [
-            self.partner_trend[k][j] * math.exp(self.partner_shock[j] - 0.5 * variance)
-            for j in range(N_PARTNERS)
+        rho, sd = p.complex_shock_persistence, p.complex_shock_sd
+        self.common_shock = rho * self.common_shock + sd * float(draws.common_noise)
+        variance = sd**2 * (1.0 - rho ** (2 * (k + 1))) / (1.0 - rho**2)
+        common = math.exp(self.common_shock - 0.5 * variance)
+        price_response = [
+            1.0 if j == DOMESTIC else self.export_volume[k] for j in range(N_PARTNERS)
         ]
-        by_sector = [
-            [index[j] * self.fx_factor[k][j] * self.tariff_factor[j][s] for j in range(N_PARTNERS)]
+        self.demand_factor = [
+            [
+                self.demand_index[k][j] * common * price_response[j] * self.tariff_volume[j][s]
+                for j in range(N_PARTNERS)
+            ]
             for s in range(N_SECTORS)
         ]
-        for firm in self.firms:
-            firm.demand_from_partners(
-                by_sector[firm.sector], self.firm_shock_variance, p.cost_demand_elasticity
-            )
-
-    def divert_lost_us_sales(self) -> None:
-        boost = self.diversion_boost if self.support_active[self.k] else 0.0
-        speed = speed_of(self.p.diversion_months / (1.0 + boost))
-        for firm in self.firms:
-            firm.divert_lost_us_sales(
-                self.tariff_factor[US][firm.sector], self.p.diversion_share, speed
-            )
 
     def orders_from_customers(self) -> None:
         for firm in self.firms:
@@ -562,56 +665,41 @@ class ReferenceModel(mesa.Model):
         for firm in self.firms:
             firm.network_orders += market_orders[firm.sector] * firm.market_weight
 
-    def defence_deliveries_due(self) -> None:
-        due = self.deliveries[self.k]
+    def defence_work_due(self) -> None:
+        """The order book's work of the month, at the primes (output as the work is done)."""
+        due = self.defence_work[self.k]
         for firm in self.firms:
-            firm.defence = 0.0
+            firm.defence_krw = 0.0
             if firm.anchor >= 0 and firm.alive:
-                firm.defence = sum(due[firm.anchor]) / self.now_price
-
-    def produce(self) -> None:
-        for firm in self.firms:
-            firm.produce(self.p.input_share)
-
-    def adjust_capacity(self) -> None:
-        speed = speed_of(self.p.capacity_adjust_months)
-        for firm in self.firms:
-            firm.adjust_capacity(self.p.operating_rate, speed)
-
-    def absorb_tariffs(self) -> None:
-        rates = self.tariff_rate[self.k]
-        for firm in self.firms:
-            by_partner = [rates[j][firm.sector] for j in range(N_PARTNERS)]
-            firm.absorb_tariffs(by_partner, self.p.tariff_passthrough, self.now_price)
+                firm.defence_krw = sum(due[firm.anchor])
+            firm.defence = firm.defence_krw / self.now_price
 
     def settle_accounts(self) -> None:
         market_fill = [0.0] * N_SECTORS
         for firm in self.firms:
             market_fill[firm.sector] += firm.market_weight * firm.fill
-        fills = [firm.supplier_fill(self.firms, market_fill) for firm in self.firms]
-        for firm, fill in zip(self.firms, fills, strict=True):
-            firm.settle(fill, self.now_price, self.p)
-        price = self.now_price
-        flows = dict.fromkeys(LEDGER[:8], 0.0)
         for firm in self.firms:
-            in_complex = firm.network_orders * firm.fill
-            flows["external_sales"] += (firm.sales - in_complex) * price
-            flows["in_complex_sales"] += in_complex * price
+            firm.settle(firm.supplier_fill(self.firms, market_fill), self.now_price, self.p)
+        price = self.now_price
+        flows = dict.fromkeys(LEDGER[:7], 0.0)
+        for firm in self.firms:
+            in_complex = firm.network_orders * firm.fill * price
+            flows["external_sales"] += firm.revenue - in_complex
+            flows["in_complex_sales"] += in_complex
             flows["in_complex_purchases"] += firm.delivered * price
             flows["outside_purchases"] += (firm.bought - firm.delivered) * price
             flows["wages"] += firm.wages_paid
             flows["fixed_costs"] += firm.fixed_paid
-            flows["tariffs"] += firm.tariff_cost
             flows["payouts"] += firm.payout
         self.book(**flows)
 
     def lend_export_support(self) -> None:
+        """Exporters with negative cash draw what they lack, pro rata if the line is short."""
         if not self.support_active[self.k]:
             return
         needs = [firm.credit_need() for firm in self.firms]
         total = sum(needs)
         if total <= 0.0 or self.credit_left <= 0.0:
-            self.book(support_credit=0.0)
             return
         ratio = min(1.0, self.credit_left / total)
         lent = 0.0
@@ -623,33 +711,78 @@ class ReferenceModel(mesa.Model):
         self.credit_left -= lent
         self.book(support_credit=lent)
 
-    def exit_distressed_firms(self) -> None:
-        leaving = [firm for firm in self.firms if firm.count_distress(self.p, self.now_price)]
+    def exit_firms(self, draws: MonthDraws) -> None:
+        """Firms in distress for long enough leave, and others by the demography hazard; their
+        buyers turn to the SMEs of their sector that stay, their customers to the markets."""
+        p = self.p
+        exit_e = draws.exit_e.tolist()  # firms of the month's start
+        leaving = []
+        for firm in self.firms:
+            distressed = firm.count_distress(p, self.now_price)
+            if distressed:
+                leaving.append(firm)
+                self.counts["exits_distress"] += 1
+            elif firm.leaves_by_demography(exit_e[firm.slot], p.exit_rate):
+                leaving.append(firm)
+                self.counts["exits_demography"] += 1
         self.exits = len(leaving)
-        self.counts["exits"] += len(leaving)
         if not leaving:
             return
-        self.book(exit_cash=sum(firm.leave() for firm in leaving))
+        moved = [[0.0] * N_PARTNERS for _ in range(N_SECTORS)]
+        for firm in leaving:
+            for j in range(N_PARTNERS):
+                moved[firm.sector][j] += firm.base_final[j]
+        stay = [
+            [
+                churn_factor(self.sme_demand[s][j] - moved[s][j], moved[s][j])
+                for j in range(N_PARTNERS)
+            ]
+            for s in range(N_SECTORS)
+        ]
         gone = {firm.slot for firm in leaving}
         for firm in self.firms:
+            if firm.is_sme and firm.slot not in gone:
+                firm.rescale_demand(stay[firm.sector])
+        self.book(exit_cash=sum(firm.leave() for firm in leaving))
+        for firm in self.firms:
             self.counts["links_redirected"] += firm.drop_suppliers(gone, self.firms)
-        self.set_market_weights()
 
     def enter_new_firms(self, draws: MonthDraws) -> None:
+        """New small firms; they take their demand from the SMEs of their sector."""
         self.entries = len(draws.entrant_sector_u)
         self.counts["entries"] += self.entries
-        if not self.entries:
-            return
-        cash = 0.0
-        for u, noise in zip(draws.entrant_sector_u, draws.entrant_noise, strict=True):
-            cash += self.place_entrant(float(u), [float(z) for z in noise]).cash
-        self.book(entrant_cash=cash)
-        self.set_market_weights()
+        if self.entries:
+            newcomers = [
+                self.place_entrant(float(u), [float(z) for z in noise])
+                for u, noise in zip(draws.entrant_sector_u, draws.entrant_noise, strict=True)
+            ]
+            won = [[0.0] * N_PARTNERS for _ in range(N_SECTORS)]
+            for firm in newcomers:
+                for j in range(N_PARTNERS):
+                    won[firm.sector][j] += firm.base_final[j]
+            give = [
+                [churn_factor(self.sme_demand[s][j], -won[s][j]) for j in range(N_PARTNERS)]
+                for s in range(N_SECTORS)
+            ]
+            for firm in self.firms:
+                if firm.is_sme and not firm.entered_this_month:
+                    firm.rescale_demand(give[firm.sector])
+            self.book(entrant_cash=sum(firm.cash for firm in newcomers))
+        if self.entries or self.exits:  # sector markets now have other firms in them
+            self.set_market_weights()
+
+    def raise_output_per_worker(self) -> None:
+        factor = (1.0 + self.p.labour_productivity_growth) ** (1.0 / 12.0)
+        self.labour_trend *= factor
+        for firm in self.firms:
+            firm.raise_output_per_worker(factor)
+        t = self.entrant
+        t["labour_productivity"] = [value * factor for value in t["labour_productivity"]]
+        t["wage"] = [value * factor for value in t["wage"]]
 
     def adjust_employment(self) -> None:
-        speed = speed_of(self.p.employment_adjust_months)
         for firm in self.firms:
-            firm.adjust_employment(speed)
+            firm.adjust_employment(self.employment_speed, self.p.ai_labour_saving)
 
     def adopt_ai_factories(self, draws: MonthDraws) -> None:
         """Each firm not yet adopting decides with hazard 1 - exp(-rate): it adopts when its
@@ -660,15 +793,16 @@ class ReferenceModel(mesa.Model):
         offering = self.programme_active[self.k] and self.slots_left >= 1.0
         share = self.subsidy_share if offering else 0.0
         boost = 1.0 + p.subsidy_hazard_boost * share
+        adoption_e = draws.adoption_e.tolist()
         # Firms of the month's start only: this month's entrants adopt from next month.
         applicants = []
-        for firm in self.firms[: len(draws.adoption_e)]:
+        for firm in self.firms[: len(adoption_e)]:
             if not firm.alive or firm.adoption != NOT_ADOPTED:
                 continue
             peers = firm.peer_share(self.firms, sector_share, p.network_peer_weight)
             rate = bass_rate(peers, sector_share[firm.sector], firm.propensity, p)
             cost = firm.adoption_cost(p, self.now_price)
-            applicants.append((firm, float(draws.adoption_e[firm.slot]), rate, cost))
+            applicants.append((firm, adoption_e[firm.slot], rate, cost))
         granted = set()
         if offering:
             # Slots go to the keenest applicants who can pay their part: lowest draw over rate.
@@ -696,58 +830,100 @@ class ReferenceModel(mesa.Model):
 
     def ramp_adoption_effects(self) -> None:
         for firm in self.firms:
-            firm.ramp(self.month, self.p.ramp_months)
+            firm.ramp(self.month, self.p.ramp_months, self.p.cost_demand_elasticity)
 
     def book_pipeline_orders(self, draws: MonthDraws) -> None:
+        """New orders of the pipeline: their prime, value and schedule of work and deliveries."""
         pipeline = self.pipeline
         for u_value, u_prime in zip(draws.order_value_u, draws.order_prime_u, strict=True):
             self.counts["pipeline_orders"] += 1
             primes = pipeline.primes
             prime = primes[min(int(u_prime * len(primes)), len(primes) - 1)]
-            value_usd = pipeline.value_usd.ppf(float(u_value))
-            anchor = self.anchor_ids.index(prime)
-            partner = PARTNERS.index(pipeline.partner)
-            first = self.month + PIPELINE_LEAD_MONTHS
-            for kk, month in enumerate(self.months):
-                if first <= month < first + PIPELINE_DELIVERY_MONTHS:
-                    self.deliveries[kk][anchor][partner] += (
-                        value_usd / PIPELINE_DELIVERY_MONTHS * self.krw_per_usd[kk]
-                    )
+            self.book_order(
+                self.anchor_ids.index(prime),
+                PARTNERS.index(pipeline.partner),
+                pipeline.value_usd.ppf(float(u_value)),
+            )
+
+    def book_order(self, anchor: int, partner: int, value_usd: float) -> None:
+        """An order signed this month: the complex's share of it is delivered evenly over
+        `PIPELINE_DELIVERY_MONTHS` from `PIPELINE_LEAD_MONTHS` on, and each delivery is worked
+        evenly over the build months before it (not before signing), in won at the exchange rate
+        of the month worked or delivered (the period's last rate after it). The whole work joins
+        the backlog now; work and deliveries after the period stay in it. The order is signed
+        after the month's production, so its work starts next month."""
+        p, first = self.p, self.months[0]
+        build = max(1, round(p.defence_build_months))
+        share = self.defence_scale * p.defence_in_complex_share
+        per_delivery = share * value_usd / PIPELINE_DELIVERY_MONTHS
+        start_of_deliveries = self.month + PIPELINE_LEAD_MONTHS
+        signed = 0.0
+        for delivery in range(start_of_deliveries, start_of_deliveries + PIPELINE_DELIVERY_MONTHS):
+            start = max(self.month + 1, delivery - build + 1)
+            per_month = per_delivery / (delivery - start + 1)
+            for month in range(start, delivery + 1):
+                krw = per_month * self.rate_in(month)
+                signed += krw
+                if month - first < len(self.months):
+                    self.defence_work[month - first][anchor][partner] += krw
+            if delivery - first < len(self.months):
+                self.defence_deliveries[delivery - first][anchor][partner] += (
+                    per_delivery * self.rate_in(delivery)
+                )
+        self.defence_backlog += signed
 
     def record(self) -> None:
-        p, price = self.p, self.now_price
-        row = self.indicators[self.k]
-        sold = [0.0] * N_PARTNERS  # real
-        diverted = [0.0] * N_SECTORS  # real, by sector
-        defence = [0.0] * N_PARTNERS  # nominal
-        due = self.deliveries[self.k]
+        p, price, k = self.p, self.now_price, self.k
+        # The backlog runs off by the book's scheduled work of the month.
+        self.defence_backlog += self.defence_signed[k] - sum(map(sum, self.defence_work[k]))
+        row = self.indicators[k]
+        exports_by_partner = [0.0] * N_PARTNERS  # won
+        exports_by_sector = [0.0] * N_SECTORS  # won
+        diverted = [0.0] * N_SECTORS  # re-routed sales made, real, by sector
+        delivered = 0.0  # defence deliveries, won (customs records them at delivery)
+        defence_work = 0.0  # won
+        final_demand = 0.0  # real: exports, defence work, domestic sales to final buyers
+        in_complex = 0.0  # real
+        due = self.defence_deliveries[k]
         for firm in self.firms:
-            for j in range(N_PARTNERS):
-                sold[j] += firm.final[j] * firm.fill
+            sold = [firm.final[j] * firm.fill for j in range(N_PARTNERS)]  # real
+            exported = firm.diverted_sold * self.export_price
+            for j in EXPORTS:
+                won = self.unit_revenue[firm.sector][j] * sold[j]
+                exports_by_partner[j] += won
+                exported += won
+            if firm.anchor >= 0 and firm.alive:
+                for j in EXPORTS:
+                    exports_by_partner[j] += due[firm.anchor][j]
+                    exported += due[firm.anchor][j]
+                    delivered += due[firm.anchor][j]
+            exports_by_sector[firm.sector] += exported
             diverted[firm.sector] += firm.diverted_sold
-            if firm.anchor >= 0:
-                for j in range(N_PARTNERS):
-                    defence[j] += due[firm.anchor][j] * firm.fill
+            defence_work += firm.defence_krw * firm.fill
+            final_demand += sum(sold[j] for j in EXPORTS) + firm.diverted_sold
+            final_demand += firm.defence_krw * firm.fill / price
+            final_demand += p.domestic_final_share * sold[DOMESTIC]
+            in_complex += firm.network_orders * firm.fill
         for s in range(N_SECTORS):
-            for j in range(N_PARTNERS):
-                sold[j] += diverted[s] * self.diversion_mix[s][j]
-        fx = self.krw_per_usd[self.k]
-        exports = [(sold[j] * price + defence[j]) / fx for j in range(N_PARTNERS)]
+            for j in EXPORTS:
+                exports_by_partner[j] += diverted[s] * self.diversion_mix[s][j] * self.export_price
+        fx = self.fx
 
         alive = sum(1 for firm in self.firms if firm.alive)
         adopters = sum(1 for firm in self.firms if firm.has_adopted)
         employment = sum(firm.employment for firm in self.firms)
-        production = sum(firm.sales for firm in self.firms) * price
-        in_complex = sum(firm.network_orders * firm.fill for firm in self.firms) * price
-        final_sales = production - in_complex
+        production = sum(firm.revenue for firm in self.firms)
+        real_sales = sum(firm.sales for firm in self.firms)
+        value_added = sum(firm.value_added for firm in self.firms)
         gross = sum(firm.gross for firm in self.firms)
         defects = sum(firm.gross * firm.defect_rate for firm in self.firms)
 
         row[COLUMN["production_krw"]] = production
-        row[COLUMN["value_added_krw"]] = sum(firm.value_added for firm in self.firms)
-        row[COLUMN["exports_usd"]] = sum(exports[j] for j in EXPORTS)
+        row[COLUMN["production_real_krw"]] = real_sales
+        row[COLUMN["value_added_krw"]] = value_added
+        row[COLUMN["exports_usd"]] = sum(exports_by_partner[j] for j in EXPORTS) / fx
         for j in EXPORTS:
-            row[COLUMN[f"exports_usd_{PARTNERS[j]}"]] = exports[j]
+            row[COLUMN[f"exports_usd_{PARTNERS[j]}"]] = exports_by_partner[j] / fx
         row[COLUMN["employment"]] = employment
         row[COLUMN["active_firms"]] = alive
         row[COLUMN["entries"]] = self.entries
@@ -757,13 +933,32 @@ class ReferenceModel(mesa.Model):
         row[COLUMN["labour_productivity"]] = production / employment if employment > 0 else 0.0
         row[COLUMN["defect_rate"]] = defects / max(gross, 1e-300)
         row[COLUMN["tariff_cost_krw"]] = sum(firm.tariff_cost for firm in self.firms)
-        row[COLUMN["defence_deliveries_krw"]] = sum(defence)
-        within = p.within_region_share
-        row[COLUMN["region_production_krw"]] = final_sales * p.multiplier_production * within
-        row[COLUMN["region_value_added_krw"]] = final_sales * p.multiplier_value_added * within
-        row[COLUMN["region_employment"]] = (
-            12.0 * final_sales / price / 1e9 * p.multiplier_employment_per_bn_krw * within
+        row[COLUMN["defence_work_krw"]] = defence_work
+        row[COLUMN["defence_deliveries_krw"]] = delivered
+        row[COLUMN["defence_backlog_krw"]] = max(0.0, self.defence_backlog)
+        for s, sector in enumerate(SECTORS):
+            in_sector = [firm for firm in self.firms if firm.sector == s]
+            row[COLUMN[f"production_krw_{sector}"]] = sum(firm.revenue for firm in in_sector)
+            row[COLUMN[f"exports_usd_{sector}"]] = exports_by_sector[s] / fx
+            row[COLUMN[f"employment_{sector}"]] = sum(firm.employment for firm in in_sector)
+        # The region beyond the complex, in volumes: final demand the complex meets is its exports
+        # (defence work counted as it is made, not at delivery) and its domestic sales to final
+        # buyers; the price cuts that absorb tariffs move margins, not what is made upstream.
+        region = region_effects(
+            final_demand,
+            real_sales - in_complex,
+            real_sales,
+            value_added / price,
+            employment,
+            self.labour_trend,
+            p,
         )
+        row[COLUMN["region_production_krw"]] = region[0] * price
+        row[COLUMN["region_value_added_krw"]] = region[1] * price
+        if self.region_jobs is None:
+            self.region_jobs = region[2]
+        self.region_jobs += self.employment_speed * (region[2] - self.region_jobs)
+        row[COLUMN["region_employment"]] = self.region_jobs
         self.book(cash_end=sum(firm.cash for firm in self.firms))
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -771,6 +966,11 @@ class ReferenceModel(mesa.Model):
     def book(self, **flows: float) -> None:
         for name, value in flows.items():
             self.ledger[self.k, LEDGER_COLUMN[name]] += value
+
+    def rate_in(self, month: int) -> float:
+        """Won per dollar in `month`, held at the period's first or last rate outside it."""
+        k = min(max(month - self.months[0], 0), len(self.months) - 1)
+        return self.krw_per_usd[k]
 
     def set_market_weights(self) -> None:
         """Each living firm's share of its sector's open market, by base-year sales."""
@@ -853,16 +1053,31 @@ class ReferenceModel(mesa.Model):
 def build_reference(
     scenario, params: Parameters, seed: int, replicate: int, firms: int | None = None
 ) -> ReferenceModel:
-    """The firm-by-firm model of one replicate, ready to step: the same population, environment
-    and month stream as `sim.ensemble.replicate.build_model` with the same arguments.
+    """The firm-by-firm model of one replicate, ready to step: the very population, environment
+    and month stream of `sim.ensemble.replicate.build_model` with the same arguments, read
+    before the array model steps.
     """
-    from sim.ensemble.replicate import STREAM_POPULATION, month_seeds, stream
-    from sim.model.environment import build_environment
-    from sim.model.population import synthesise
+    from sim.ensemble.replicate import build_model, month_seeds
 
-    population = synthesise(params, stream(seed, replicate, STREAM_POPULATION), firms)
-    environment = build_environment(scenario, params, population.anchor_ids)
-    return ReferenceModel(population, environment, params, month_seeds(seed, replicate), replicate)
+    array = build_model(scenario, params, seed, replicate, firms)
+    return ReferenceModel(
+        population_of(array), array.env, params, month_seeds(seed, replicate), replicate
+    )
+
+
+def population_of(array) -> Population:
+    """The population an array model (`ChangwonModel`) was made from, as long as it has not
+    stepped."""
+    from sim.inputs.names import anchor_ids
+
+    return Population(
+        firms=array.firms,
+        network=array.network,
+        entrant=array.entrant,
+        anchor_ids=anchor_ids(),
+        reference_employment=array.reference_employment,
+        base_year_totals={},
+    )
 
 
 def run_reference(

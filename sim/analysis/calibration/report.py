@@ -29,6 +29,7 @@ import numpy as np
 from sim import MODEL_VERSION, __version__
 from sim.analysis.calibration.fit import Fit, input_hashes, settings_hash
 from sim.analysis.calibration.posterior import LEVEL_DRIVER, weighted_quantile
+from sim.analysis.calibration.report_changes import changes_section, drivers_section
 from sim.analysis.calibration.report_figures import LEVEL_UNITS, write_figures
 from sim.analysis.calibration.targets import FreeParameter
 from sim.inputs.calendar import format_month
@@ -316,10 +317,15 @@ def write_fit(fit: Fit, out: Path, command: str, figures: bool = True) -> str:
     firms = fit.settings.firms
     scale = base_year_totals()["firms"] / firms if firms else 1.0
 
+    previous_file = out / FIT_FILE
+    previous = json.loads(previous_file.read_text("utf-8")) if previous_file.is_file() else None
+
     def build(folder: Path) -> None:
         write_tables(fit, summary, folder)
         names = write_figures(fit, folder, scale) if figures else []
-        (folder / "README.md").write_text(readme(fit, summary, names), encoding="utf-8")
+        text = readme(fit, summary, names)
+        text += "\n".join(["", *changes_section(previous, summary), *drivers_section()])
+        (folder / "README.md").write_text(text, encoding="utf-8")
 
     replace_folder(build, out / REPORT_DIR)
     atomic_write(out / POSTERIOR_FILE, posterior)
@@ -503,10 +509,11 @@ def readme(fit: Fit, summary: dict, figures: list[str]) -> str:
         )
     if summary["required"]:
         parts.append(
-            f"To meet it, the posterior's `{LEVEL_DRIVER}` (a driver of the hindcast only; "
-            f"forecast runs never use it) was shifted by {fit.level_shift:+.4f} a year: the fit's "
+            f"To meet it, the posterior's `{LEVEL_DRIVER}` (the complex's own demand trend, which "
+            f"forecasts use too) was shifted by {fit.level_shift:+.4f} a year: the fit's "
             f"objective averages {s.crn_replicates} replicates, whose shocks leave a fitted level "
-            "about 4% / sqrt(replicates) from its expectation (see `sim.calibration`, step 4)."
+            "about 4% / sqrt(replicates) from its expectation (see "
+            "`sim.analysis.calibration.posterior.recentre_level`)."
         )
     misses = [r for r in summary["targets"] if abs(r["z_median"]) > 2]
     if misses:

@@ -132,7 +132,9 @@ def forecast_from_origin(task: OriginTask) -> np.ndarray:
         macro = macro_paths(months, origin, driver_model().history)
     else:
         macro, _ = forecast_macro(scenario, seed, r, through=origin)
-    env = build_environment(scenario, params, ids, macro, book, second_half_momentum(origin))
+    env = build_environment(
+        scenario, params, ids, macro, book, second_half_momentum(origin), population.scale
+    )
     model = ChangwonModel(population, env, params, month_seeds(seed, r), r)
     for k in range(len(env.months)):
         model.step()
