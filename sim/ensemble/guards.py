@@ -51,7 +51,7 @@ WORKER_PROCESS_BYTES = 200_000_000
 BYTES_PER_FIRM = 1_500
 #: Float columns of the monthly table: the indicators (`sim.model.indicators`, 20 today). Kept here
 #: as a number so this module stays cheap; tests check it against the indicator list.
-INDICATORS = 20
+INDICATORS = 39
 #: Replicates per chunk (`sim.ensemble.execution.CHUNK_REPLICATES`; checked by the tests).
 CHUNK_REPLICATES = 25
 #: The 2024 population of the complex (KICOX), the model's default number of firms.

@@ -89,39 +89,38 @@ def schedule(
     signed = np.zeros(n)
     opening = 0.0
     build = max(1, round(build_months))
-    rate_at = _rate_lookup(months, krw_per_usd)
     for c in contracts:
         share = scale * (1.0 if c.in_complex else in_complex_share)
         per_delivery = share * c.value / c.months
         work_from = c.signed if c.work_from is None else c.work_from
-        for d in range(c.first, c.first + c.months):
-            start = max(work_from, d - build + 1)
-            per_month = per_delivery / (d - start + 1)
-            for m in range(start, d + 1):
-                krw = per_month * (rate_at(m) if c.currency == "USD" else 1.0)
-                k = m - first_month
-                if 0 <= k < n:
-                    work[k, c.prime, c.partner] += krw
-                if m >= first_month and c.signed < first_month:
-                    opening += krw
-                elif 0 <= c.signed - first_month < n:
-                    signed[c.signed - first_month] += krw
-            k = d - first_month
-            if 0 <= k < n:
-                deliveries[k, c.prime, c.partner] += per_delivery * (
-                    rate_at(d) if c.currency == "USD" else 1.0
-                )
+        due = np.arange(c.first, c.first + c.months)
+        start = np.maximum(work_from, due - build + 1)
+        # Each delivery's value is worked evenly from its start to its month: add its monthly
+        # work where it starts and take it off after it is delivered, then cumulate.
+        span = np.arange(int(start.min()), c.first + c.months)
+        step = np.zeros(len(span) + 1)
+        np.add.at(step, start - span[0], per_delivery / (due - start + 1))
+        np.add.at(step, due + 1 - span[0], -per_delivery / (due - start + 1))
+        worked = np.cumsum(step[:-1]) * _rates(span, months, krw_per_usd, c.currency)
+        inside = (span >= first_month) & (span < first_month + n)
+        work[span[inside] - first_month, c.prime, c.partner] += worked[inside]
+        if c.signed < first_month:
+            opening += float(worked[span >= first_month].sum())
+        elif c.signed - first_month < n:
+            signed[c.signed - first_month] += float(worked.sum())
+        delivered = (due >= first_month) & (due < first_month + n)
+        rates = _rates(due[delivered], months, krw_per_usd, c.currency)
+        deliveries[due[delivered] - first_month, c.prime, c.partner] += per_delivery * rates
     return Schedule(work, deliveries, signed, opening)
 
 
-def _rate_lookup(months: np.ndarray, krw_per_usd: np.ndarray):
-    """The exchange rate of a month, held at the period's first or last rate outside it."""
-    first, last = int(months[0]), int(months[-1])
-
-    def rate(month: int) -> float:
-        return float(krw_per_usd[min(max(month, first), last) - first])
-
-    return rate
+def _rates(span: np.ndarray, months: np.ndarray, krw_per_usd: np.ndarray, currency: str):
+    """Won per unit of a contract's currency in the months `span`: the exchange rate of each
+    month for dollars, held at the period's first or last rate outside it; one for won."""
+    if currency != "USD":
+        return np.ones(len(span))
+    first = int(months[0])
+    return krw_per_usd[np.clip(span - first, 0, len(months) - 1)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,8 @@ def final_demand(
 
 def sales_value(final: np.ndarray, unit_revenue: np.ndarray, sector: np.ndarray) -> np.ndarray:
     """Won value of each firm's final demand: real demand by partner x won per unit."""
-    return (np.take(unit_revenue, sector, axis=0) * final).sum(axis=1)
+    # A product with ones: numpy's sum over a short last axis costs far more.
+    return (np.take(unit_revenue, sector, axis=0) * final) @ np.ones(final.shape[1])
 
 
 def lost_to_tariff(us_demand: np.ndarray, us_tariff_factor: np.ndarray) -> np.ndarray:
@@ -214,7 +215,8 @@ def rescale_sector_demand(
     member keeps its share of its sector's demand from each buyer, and its base sales move with
     its base demand."""
     scaled = np.where(members[:, None], base_final * np.take(factor, sector, axis=0), base_final)
-    before, after = base_final.sum(axis=1), scaled.sum(axis=1)
+    ones = np.ones(base_final.shape[1])
+    before, after = base_final @ ones, scaled @ ones
     ratio = np.divide(after, before, out=np.ones_like(after), where=members & (before > 0))
     return scaled, base_sales * ratio
 

@@ -29,6 +29,7 @@ from sim.ensemble.tables import (
     resolve_quantiles,
 )
 from sim.inputs.calendar import format_month, parse_month
+from sim.inputs.names import SECTORS
 from sim.model.indicators import INDICATOR_NAMES, INDICATORS, annual_from_monthly
 from sim.report.result_figures import FIGURE_INDICATORS, compare_figures, fan_figures
 
@@ -63,6 +64,15 @@ def make_monthly(
     data["defect_rate"] = rng.uniform(0.01, 0.03, shape)
     data["tariff_cost_krw"] = rng.uniform(0, 2e10, shape)
     data["defence_deliveries_krw"] = rng.uniform(0, 4e11, shape)
+    data["defence_work_krw"] = rng.uniform(0, 4e11, shape)
+    data["defence_backlog_krw"] = rng.uniform(0, 8e12, shape)
+    data["production_real_krw"] = data["production_krw"] / trend
+    data["programme_additional_adopters"] = np.round(0.1 * data["adopters"])
+    sector_share = np.array([0.4, 0.2, 0.25, 0.1, 0.05])
+    for share, sector in zip(sector_share, SECTORS, strict=True):
+        data[f"production_krw_{sector}"] = share * data["production_krw"]
+        data[f"exports_usd_{sector}"] = share * data["exports_usd"]
+        data[f"employment_{sector}"] = share * data["employment"]
     data["region_production_krw"] = 1.6 * data["production_krw"]
     data["region_value_added_krw"] = 0.6 * data["production_krw"]
     data["region_employment"] = 1.4 * data["employment"]

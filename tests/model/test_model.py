@@ -205,7 +205,7 @@ def test_defence_backlog_runs_off_by_the_work_done(model):
 
 
 def test_every_year_has_exits_as_well_as_entries(model):
-    years, values = annual_from_monthly(model.indicators, model.env.months)
+    _, values = annual_from_monthly(model.indicators, model.env.months)
     assert (values[:, COLUMN["exits"]] > 0).all()
     assert (values[:, COLUMN["entries"]] > 0).all()
 
