@@ -49,7 +49,7 @@ MAIN_PROCESS_BYTES = 250_000_000
 WORKER_PROCESS_BYTES = 200_000_000
 #: Model state of one firm while a replicate runs, bytes (measured about 1,000).
 BYTES_PER_FIRM = 1_500
-#: Float columns of the monthly table: the indicators (`sim.model.indicators`, 20 today). Kept here
+#: Float columns of the monthly table: the indicators (`sim.model.indicators`, 39 today). Kept here
 #: as a number so this module stays cheap; tests check it against the indicator list.
 INDICATORS = 39
 #: Replicates per chunk (`sim.ensemble.execution.CHUNK_REPLICATES`; checked by the tests).

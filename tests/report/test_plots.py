@@ -157,7 +157,7 @@ def test_korean_fan_chart_has_no_missing_glyphs(summary):
         ax = plots.fan_chart(
             None, summary, "region_production_krw", history.get("region_production_krw"), lang="ko"
         )
-        assert ax.get_title() == "지역 생산유발액 (산업연관 추정)"
+        assert ax.get_title() == "단지 밖 지역 생산유발액 (산업연관 추정)"
         assert ax.get_ylabel() == "조원"
         return ax
 

@@ -54,14 +54,14 @@ def point_inputs(
     then the scenario's point overrides, then the design point's values (parameter names via
     `Parameters.replace`, dotted paths via `apply_values`). The dummy sets nothing.
     """
-    from sim.ensemble.replicate import STREAM_PARAMETERS, stream
+    from sim.ensemble.replicate import input_uniform
     from sim.inputs.parameters import PARAMETER_NAMES, central_parameters, draw_parameters
     from sim.inputs.scenario import apply_values
 
     params = (
         central_parameters()
         if fixed_parameters
-        else draw_parameters(stream(seed, replicate, STREAM_PARAMETERS))
+        else draw_parameters(lambda name: input_uniform(seed, replicate, name))
     )
     params = params.replace(**scenario.parameters)
     params = params.replace(**{k: v for k, v in values.items() if k in PARAMETER_NAMES})

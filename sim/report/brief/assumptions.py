@@ -52,7 +52,19 @@ def _money(spec: Mapping[str, Any], lang: str) -> str:
     return numbers.MISSING[lang]
 
 
+DRAWN = {
+    "ko": "추정된 동인 모형에서 매번 추출",
+    "en": "drawn in every replicate from the estimated driver model",
+}
+
+
 def _number_or_path(value: Any, fmt, lang: str) -> str:
+    """A pinned number, a path by month, an outlook {mean, sd}, or drawn (not pinned)."""
+    if value is None:
+        return DRAWN[lang]
+    if isinstance(value, Mapping) and "mean" in value:
+        sd = "표준편차" if lang == "ko" else "sd"
+        return f"{fmt(value['mean'])} ({sd} {fmt(value['sd'])})"
     if isinstance(value, Mapping):
         points = [f"{numbers.format_month(str(m), lang)} {fmt(v)}" for m, v in value.items()]
         return " → ".join(points)
@@ -117,7 +129,8 @@ def assumptions_section(run: RunFolder, comparison: Comparison | None, lang: str
     krw_unit = "원" if lang == "ko" else " KRW per USD"
     growth = macro.get("demand_growth", {}) or {}
     demand = ", ".join(
-        f"{wording.PARTNER[lang].get(p, p)} {_number_text(v, 'share', lang)}"
+        f"{wording.PARTNER[lang].get(p, p)} "
+        f"{_number_or_path(v, lambda x: _number_text(x, 'share', lang), lang)}"
         for p, v in growth.items()
     )
     items.append(
@@ -130,7 +143,7 @@ def assumptions_section(run: RunFolder, comparison: Comparison | None, lang: str
             ppi=_number_or_path(
                 macro.get("producer_price_growth"), lambda v: _number_text(v, "share", lang), lang
             ),
-            demand=demand or numbers.MISSING[lang],
+            demand=demand or DRAWN[lang],
         )
     )
     ai = s.get("ai_factory")
