@@ -17,6 +17,7 @@ import pytest
 from sim.analysis.calibration.fit import calibrate
 from sim.analysis.calibration.posterior import weighted_quantile
 from sim.analysis.calibration.problem import PRESETS, Settings
+from sim.analysis.calibration.validation import PRESETS as PRESETS_VALIDATION
 from sim.analysis.calibration.targets import (
     free_parameters,
     load_targets,
@@ -422,8 +423,16 @@ def test_calibrate_and_validate_write_their_folders(tmp_path, capsys):
     summary = json.loads((out / "validation.json").read_text(encoding="utf-8"))
     assert summary["fit_id"] == identifier
     assert summary["hindcast"] and summary["rolling"]
-    assert {r["horizon"] for r in summary["rolling"]} == {1, 2}
-    assert (out / "README.md").is_file() and (out / "rolling.csv").is_file()
+    quick = PRESETS_VALIDATION["quick"]
+    assert {r["horizon"] for r in summary["rolling"]} == set(quick.horizons)
+    assert {r["origin"] for r in summary["rolling"]} == set(quick.origins)
+    assert {r["drivers"] for r in summary["rolling"]} == {"drawn", "realised"}
+    pooled = summary["coverage"]["drawn"]
+    assert pooled["checks"] == 3 * len(quick.origins)  # production, exports, employment
+    assert 0 <= pooled["held50"] <= pooled["held80"] <= pooled["held90"] <= pooled["checks"]
+    assert summary["drivers"]["exports"]["n"] >= 1
+    for name in ("README.md", "rolling.csv", "record.csv", "drivers_rows.csv"):
+        assert (out / name).is_file(), name
 
 
 def test_bad_requests_exit_2(tmp_path, capsys):

@@ -338,3 +338,56 @@ def test_region_job_effect_of_a_tariff_is_a_plausible_multiple_of_the_complexs(t
     assert (own < 0).all() and (beyond < 0).all()
     ratio = (own + beyond) / own
     assert ((ratio >= 1.0) & (ratio <= 3.5)).all(), ratio
+
+
+TARIFF_15_ALL = NO_TARIFF.replace("no-tariff", "us-tariff-15-all") + textwrap.dedent(
+    """\
+    tariffs:
+      - {name: reciprocal, partner: US, sectors: all, rate: 0.15, start: 2025-08}
+    """
+)
+WEAK_WON = NO_TARIFF.replace("no-tariff", "weak-won") + textwrap.dedent(
+    """\
+    macro:
+      krw_per_usd: {2024-12: 1569.06, 2025-12: 1569.06, 2026-01: 1364.4}
+    """
+)
+STEADY_WON = NO_TARIFF.replace("no-tariff", "steady-won") + "macro: {krw_per_usd: 1364.4}\n"
+
+
+def paired_ratio(tmp_path_factory, alt_text, base_text, name, year, params):
+    base = write(tmp_path_factory, "base", base_text)
+    alt = write(tmp_path_factory, "alt", alt_text)
+    return annual(run(alt, params=params), name, [year])[0] / annual(
+        run(base, params=params), name, [year]
+    )[0]
+
+
+@pytest.mark.parametrize("passthrough", [0.3, 1.0])
+def test_a_15_percent_us_tariff_cuts_us_export_value_by_the_published_elasticity(
+    tmp_path_factory, passthrough
+):
+    """In its first full year (2026, 5-17 months in), a 15% tariff on every sector moves the
+    value of US-bound exports by about (1.15)^-0.7: between -7% and -15%, whatever the
+    pass-through (the old double discount gave -3.5% at pass-through 0.65)."""
+    params = central_parameters().replace(
+        entry_rate=0.0, exit_rate=0.0, exit_debt_months=1e6, tariff_passthrough=passthrough
+    )
+    ratio = paired_ratio(
+        tmp_path_factory, TARIFF_15_ALL, NO_TARIFF, "exports_usd_US", 2026, params
+    )
+    assert 0.85 <= ratio <= 0.93, ratio
+
+
+def test_a_won_15_percent_weaker_for_a_year_leaves_dollar_exports_and_raises_won_production(
+    tmp_path_factory,
+):
+    """Most exports are invoiced in dollars: their dollar value hardly moves in the year, their
+    won value rises, and so does the complex's production in won."""
+    params = central_parameters().replace(entry_rate=0.0, exit_rate=0.0, exit_debt_months=1e6)
+    exports = paired_ratio(tmp_path_factory, WEAK_WON, STEADY_WON, "exports_usd", 2025, params)
+    production = paired_ratio(
+        tmp_path_factory, WEAK_WON, STEADY_WON, "production_krw", 2025, params
+    )
+    assert 0.97 <= exports <= 1.05, exports
+    assert production > 1.02, production
