@@ -17,13 +17,13 @@ import pytest
 from sim.analysis.calibration.fit import calibrate
 from sim.analysis.calibration.posterior import weighted_quantile
 from sim.analysis.calibration.problem import PRESETS, Settings
-from sim.analysis.calibration.validation import PRESETS as PRESETS_VALIDATION
 from sim.analysis.calibration.targets import (
     free_parameters,
     load_targets,
     prior_density,
     prior_sample,
 )
+from sim.analysis.calibration.validation import PRESETS as PRESETS_VALIDATION
 from sim.analysis.hindcast import (
     EffectDesign,
     adoption_effects,
