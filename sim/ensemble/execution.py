@@ -32,11 +32,13 @@ CHUNK_REPLICATES = 25
 # --- the work ----------------------------------------------------------------------------------
 
 
-def run_chunk(scenario, seed: int, replicates: range, fixed_parameters: bool) -> np.ndarray:
-    """Indicators of a run of consecutive replicates: (replicates, months, indicators)."""
-    return np.stack(
-        [run_replicate(scenario, seed, r, fixed_parameters).indicators for r in replicates]
-    )
+def run_chunk(
+    scenario, seed: int, replicates: range, fixed_parameters: bool
+) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """Indicators of a run of consecutive replicates, (replicates, months, indicators), and the
+    inputs drawn for each (`ReplicateResult.inputs`)."""
+    results = [run_replicate(scenario, seed, r, fixed_parameters) for r in replicates]
+    return np.stack([r.indicators for r in results]), [r.inputs for r in results]
 
 
 def chunks(replicates: int, size: int = CHUNK_REPLICATES) -> list[range]:
@@ -185,6 +187,31 @@ class ChunkStore:
     def load(self, index: int) -> np.ndarray:
         return np.load(self.path(index), allow_pickle=False)
 
+    def inputs_path(self, index: int) -> Path:
+        return self.folder / f"chunk-{index:06d}.inputs.json"
+
+    def save_inputs(self, index: int, inputs: list[dict[str, float]]) -> None:
+        """Keep a chunk's drawn inputs beside its indicators (written first: a chunk counts as
+        finished once its `.npy` exists, so a finished chunk always has its inputs)."""
+        import json
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".tmp-{index:06d}-{os.getpid()}.json"
+        try:
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump(inputs, handle)  # floats as repr: they load back exactly
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.inputs_path(index))
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def load_inputs(self, index: int) -> list[dict[str, float]]:
+        import json
+
+        return json.loads(self.inputs_path(index).read_text(encoding="utf-8"))
+
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
         parent = self.folder.parent
@@ -217,8 +244,10 @@ def run_replicates(
     todo = [i for i in range(len(parts)) if i not in done]
     tasks = [(scenario, seed, parts[i], fixed_parameters) for i in todo]
 
-    def save(position: int, values: np.ndarray) -> None:
+    def save(position: int, result: tuple[np.ndarray, list[dict[str, float]]]) -> None:
         index = todo[position]
+        values, inputs = result
+        store.save_inputs(index, inputs)
         store.save(index, values)
         if on_chunk_done:
             on_chunk_done(len(parts[index]))
@@ -233,6 +262,20 @@ def monthly_chunks(
     """The run's monthly table, chunk by chunk, in replicate order."""
     for index, part in enumerate(parts):
         yield monthly_table(store.load(index), months, first_replicate=part.start)
+
+
+def inputs_table(store: ChunkStore, parts: list[range], seed: int) -> pd.DataFrame:
+    """inputs.csv: one row per replicate — `replicate`, the master `seed` (replicate r draws from
+    `numpy.random.SeedSequence(seed, spawn_key=(r, stream))`), then every drawn input, the
+    columns being the union of the chunks' input names in sorted order.
+    """
+    rows = [row for index in range(len(parts)) for row in store.load_inputs(index)]
+    names = sorted({name for row in rows for name in row})
+    table = pd.DataFrame(rows, columns=names, dtype=np.float64)
+    replicates = np.concatenate([np.arange(p.start, p.stop) for p in parts]).astype(np.int64)
+    table.insert(0, "seed", np.full(len(table), seed, dtype=np.int64))
+    table.insert(0, "replicate", replicates)
+    return table
 
 
 def period_months(scenario) -> list[str]:

@@ -36,6 +36,9 @@ class ReplicateResult:
     indicators: np.ndarray  # (T, indicators)
     ledger: np.ndarray  # (T, ledger entries), see sim.model.changwon_model.LEDGER
     parameters: Parameters
+    #: Every input drawn for this replicate, flat: each model parameter by name and each drawn
+    #: `uncertain` scenario value by its dotted path (a row of inputs.csv).
+    inputs: dict[str, float]
 
 
 def stream(seed: int, replicate: int, *key: int) -> np.random.Generator:
@@ -46,6 +49,12 @@ def replicate_inputs(scenario, seed: int, replicate: int, fixed_parameters: bool
     """The scenario and parameters replicate `replicate` runs with: parameters drawn from their
     ranges (or central), the scenario's point overrides applied, then its `uncertain` inputs drawn.
     """
+    scenario, params, _ = drawn_inputs(scenario, seed, replicate, fixed_parameters)
+    return scenario, params
+
+
+def drawn_inputs(scenario, seed: int, replicate: int, fixed_parameters: bool = False):
+    """`replicate_inputs`, and the flat record of what was drawn (see `ReplicateResult.inputs`)."""
     from sim.inputs.scenario import apply_values
 
     params = (
@@ -62,7 +71,9 @@ def replicate_inputs(scenario, seed: int, replicate: int, fixed_parameters: bool
     paths = {k: v for k, v in drawn.items() if k not in PARAMETER_NAMES}
     if paths:
         scenario = apply_values(scenario, paths)
-    return scenario, params
+    inputs = {name: float(value) for name, value in params.as_dict().items()}
+    inputs.update({path: float(value) for path, value in paths.items()})
+    return scenario, params, inputs
 
 
 def month_seeds(seed: int, replicate: int) -> np.random.SeedSequence:
@@ -87,7 +98,7 @@ def run_replicate(
     scenario, seed: int, replicate: int, fixed_parameters: bool = False
 ) -> ReplicateResult:
     """Simulate one replicate of the scenario over its period."""
-    scenario_r, params = replicate_inputs(scenario, seed, replicate, fixed_parameters)
+    scenario_r, params, inputs = drawn_inputs(scenario, seed, replicate, fixed_parameters)
     model = build_model(scenario_r, params, seed, replicate)
     for k in range(len(model.env.months)):
         model.step()
@@ -98,6 +109,7 @@ def run_replicate(
         indicators=model.indicators,
         ledger=model.ledger,
         parameters=params,
+        inputs=inputs,
     )
 
 
