@@ -118,36 +118,54 @@ def compare_figures(
 
 
 def sensitivity_figures(
-    result: SensitivityResult, title: str | None = None
+    result: SensitivityResult, title: str | None = None, lang: str = "en"
 ) -> Iterator[tuple[str, bytes]]:
-    """(relative path, PNG bytes) of every figure of a result."""
+    """(relative path, PNG bytes) of every figure of a result, in `lang` (figures/*.png for
+    English, figures/*.ko.png for Korean)."""
     from sim.report import sensitivity_plots as plots
 
+    suffix = _figure_suffix(lang)
+    effect = result.baseline is not None
+    if effect and title:
+        base = result.baseline.title or result.baseline.name
+        title = f"{title} − {base}" if lang == "en" else f"{title} − {base} (효과)"
     floor_of = {o.label: result.noise_floor(o) for o in result.outputs}
     for output in result.headline:
         stem = f"{output.indicator}_{output.year}"
         yield (
-            f"figures/indices_{stem}.png",
+            f"figures/indices_{stem}{suffix}.png",
             _render(
                 lambda o=output: plots.index_bars(
-                    result.indices, o.indicator, o.year, result.method, title=title
+                    result.indices,
+                    o.indicator,
+                    o.year,
+                    result.method,
+                    title=title,
+                    lang=lang,
+                    effect=effect,
                 )
             ),
         )
         if result.method == "morris":
             yield (
-                f"figures/morris_{stem}.png",
-                _render(lambda o=output: plots.morris_scatter(result.indices, o.indicator, o.year)),
+                f"figures/morris_{stem}{suffix}.png",
+                _render(
+                    lambda o=output: plots.morris_scatter(
+                        result.indices, o.indicator, o.year, lang=lang
+                    )
+                ),
             )
         if result.second_order:
             yield (
-                f"figures/second_order_{stem}.png",
+                f"figures/second_order_{stem}{suffix}.png",
                 _render(
-                    lambda o=output: plots.second_order_heatmap(result.indices, o.indicator, o.year)
+                    lambda o=output: plots.second_order_heatmap(
+                        result.indices, o.indicator, o.year, lang=lang
+                    )
                 ),
             )
         yield (
-            f"figures/convergence_{stem}.png",
+            f"figures/convergence_{stem}{suffix}.png",
             _render(
                 lambda o=output: plots.convergence_chart(
                     result.convergence,
@@ -155,15 +173,16 @@ def sensitivity_figures(
                     o.year,
                     MAIN_MEASURE[result.method],
                     noise_floor=floor_of[o.label],
+                    lang=lang,
                 )
             ),
         )
     if result.through_time:
         yield (
-            f"figures/through_time_{result.through_time}.png",
+            f"figures/through_time_{result.through_time}{suffix}.png",
             _render(
                 lambda: plots.through_time_chart(
-                    result.indices, result.through_time, MAIN_MEASURE[result.method]
+                    result.indices, result.through_time, MAIN_MEASURE[result.method], lang=lang
                 )
             ),
         )

@@ -125,6 +125,7 @@ FACTOR = {
         "us_export_share_electrical_electronics": "전기전자 업종의 대미 수출 비중",
         "us_export_share_steel": "철강 업종의 대미 수출 비중",
         "dummy": "가상 입력 (잡음 기준선)",
+        "posterior": "보정된 매개변수 (사후분포 추출)",
     },
     "en": {
         "macro.krw_per_usd": "the won/dollar exchange rate",
@@ -154,6 +155,7 @@ FACTOR = {
         "us_export_share_electrical_electronics": "the US share of electrical exports",
         "us_export_share_steel": "the US share of steel exports",
         "dummy": "a dummy input (the noise floor)",
+        "posterior": "the calibrated parameters (a draw of the posterior)",
     },
 }
 
