@@ -24,15 +24,37 @@ from sim.cli.common import (
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--replicates", type=positive_int, help="override the scenario's runs")
-    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)"
+    parser.add_argument(
+        "--replicates",
+        type=positive_int,
+        metavar="N",
+        help="number of runs, instead of the scenario's `runs.replicates`, e.g. --replicates 200",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("results"), help="results root (default: ./results)"
+        "--seed",
+        type=non_negative_int,
+        metavar="S",
+        help="master seed, instead of the scenario's `runs.seed` (the same seed gives the same "
+        "results), e.g. --seed 7",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="worker processes on this machine (default: all cores), e.g. --workers 2",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. --scheduler tcp://10.0.0.5:8786",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="results root (default: ./results), e.g. --out /data/changwon-results",
     )
     parser.add_argument(
         "--fixed-parameters",
@@ -52,13 +74,15 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         type=positive_float,
         default=60.0,
         metavar="M",
-        help="refuse a run estimated to take longer than M minutes (default 60), unless --yes",
+        help="refuse a run estimated to take longer than M minutes (default 60), unless --yes; "
+        "e.g. --max-minutes 180",
     )
     parser.add_argument(
         "--max-memory-gb",
         type=positive_float,
         metavar="GB",
-        help="refuse a run estimated to need more memory (default: this machine's), unless --yes",
+        help="refuse a run estimated to need more memory (default: this machine's), unless "
+        "--yes; e.g. --max-memory-gb 8",
     )
     parser.add_argument(
         "--yes", action="store_true", help="run even if the estimate is above those limits"

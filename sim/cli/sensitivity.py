@@ -40,7 +40,9 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         description=(
             "Global sensitivity analysis of a scenario: its `uncertain` inputs are the factors, "
             "plus a dummy factor whose index is the noise floor. Writes "
-            "OUT/<name>/sensitivity-<run-id>/ with indices.csv, figures and manifest.json."
+            "OUT/<name>/sensitivity-<run-id>/ with indices.csv, figures and manifest.json. "
+            "Example: changwon-sim sensitivity scenarios/us_tariff_15.yaml --baseline "
+            "scenarios/baseline.yaml --samples 16"
         ),
     )
     parser.add_argument(
@@ -68,14 +70,14 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         choices=METHOD_CHOICES,
         default="sobol",
         help="sobol: variance shares with intervals (default); morris: cheap screening; "
-        "delta: moment-independent, from any sample",
+        "delta: moment-independent, from any sample; e.g. --method morris",
     )
     parser.add_argument(
         "--samples",
         type=positive_int,
         metavar="N",
         help="base samples: Sobol' N (a power of 2; N*(factors+2) points, default 512), "
-        "Morris trajectories (default 50), delta points (default 1024)",
+        "Morris trajectories (default 50), delta points (default 1024); e.g. --samples 64",
     )
     parser.add_argument(
         "--output",
@@ -90,23 +92,34 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         type=through_time_spec,
         metavar="KPI",
         help="also show indices year by year for this indicator (default: the first output's; "
-        "'none' to skip)",
+        "'none' to skip), e.g. --through-time exports_usd",
     )
     parser.add_argument(
         "--replicates-per-point",
         type=replicates_spec,
         default=4,
         metavar="R",
-        help="replicates averaged at each design point (default 4)",
-    )
-    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)"
+        help="replicates averaged at each design point (default 4), e.g. --replicates-per-point 8",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("results"), help="results root (default: ./results)"
+        "--seed", type=non_negative_int, help="override the scenario's seed, e.g. --seed 7"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=positive_int,
+        help="worker processes (default: all cores), e.g. --workers 2",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. --scheduler tcp://10.0.0.5:8786",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="results root (default: ./results), e.g. --out /data/changwon-results",
     )
     again = parser.add_mutually_exclusive_group()
     again.add_argument(
