@@ -171,12 +171,24 @@ class ChunkStore:
             return set()
         return {int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.npy")}
 
-    def save(self, index: int, values: np.ndarray) -> None:
+    def save(
+        self, index: int, values: np.ndarray, inputs: list[dict[str, float]] | None = None
+    ) -> None:
+        """Write a chunk atomically: its values and, if given, the inputs drawn for each of its
+        replicates (after the values, in the same file, so a saved chunk always has them)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f".tmp-{index:06d}-{os.getpid()}.npy"
         try:
             with open(tmp, "wb") as handle:
                 np.save(handle, values, allow_pickle=False)
+                if inputs is not None:
+                    names = sorted({name for row in inputs for name in row})
+                    table = np.array(
+                        [[row.get(name, np.nan) for name in names] for row in inputs],
+                        dtype=np.float64,
+                    ).reshape(len(inputs), len(names))
+                    np.save(handle, np.array(names, dtype=str), allow_pickle=False)
+                    np.save(handle, table, allow_pickle=False)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path(index))
@@ -187,30 +199,19 @@ class ChunkStore:
     def load(self, index: int) -> np.ndarray:
         return np.load(self.path(index), allow_pickle=False)
 
-    def inputs_path(self, index: int) -> Path:
-        return self.folder / f"chunk-{index:06d}.inputs.json"
-
-    def save_inputs(self, index: int, inputs: list[dict[str, float]]) -> None:
-        """Keep a chunk's drawn inputs beside its indicators (written first: a chunk counts as
-        finished once its `.npy` exists, so a finished chunk always has its inputs)."""
-        import json
-
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".tmp-{index:06d}-{os.getpid()}.json"
-        try:
-            with open(tmp, "w", encoding="utf-8") as handle:
-                json.dump(inputs, handle)  # floats as repr: they load back exactly
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.inputs_path(index))
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-
     def load_inputs(self, index: int) -> list[dict[str, float]]:
-        import json
-
-        return json.loads(self.inputs_path(index).read_text(encoding="utf-8"))
+        """The inputs drawn for each replicate of a chunk (empty dicts if none were saved)."""
+        with open(self.path(index), "rb") as handle:
+            values = np.load(handle, allow_pickle=False)
+            try:
+                names = np.load(handle, allow_pickle=False)
+                table = np.load(handle, allow_pickle=False)
+            except (EOFError, ValueError):
+                return [{} for _ in range(len(values))]
+        return [
+            {str(n): float(v) for n, v in zip(names, row, strict=True) if not np.isnan(v)}
+            for row in table
+        ]
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -247,8 +248,7 @@ def run_replicates(
     def save(position: int, result: tuple[np.ndarray, list[dict[str, float]]]) -> None:
         index = todo[position]
         values, inputs = result
-        store.save_inputs(index, inputs)
-        store.save(index, values)
+        store.save(index, values, inputs)
         if on_chunk_done:
             on_chunk_done(len(parts[index]))
 

@@ -16,9 +16,15 @@ import pandas as pd
 from sim.analysis.sensitivity.design import MAIN_MEASURE
 from sim.analysis.sensitivity.run import SensitivityResult
 from sim.ensemble.tables import MAIN_INDICATORS
+from sim.model.indicators import INDICATORS
 
-#: Fan charts / comparison charts written into result folders.
-FIGURE_INDICATORS: tuple[str, ...] = (*MAIN_INDICATORS, "region_production_krw")
+#: Fan charts / comparison charts written into result folders (constant-price production too,
+#: once the model records it).
+FIGURE_INDICATORS: tuple[str, ...] = tuple(
+    name
+    for name in (*MAIN_INDICATORS, "production_real_krw", "region_production_krw")
+    if name in INDICATORS
+)
 
 
 def _render(draw: Callable[[], Any]) -> bytes:

@@ -578,3 +578,16 @@ def test_a_baseline_with_another_seed_exits_2(runs, capsys):
 
 def test_a_scenario_folder_with_one_run_is_accepted(runs):
     assert load_run(runs["base"].parent).path == runs["base"]
+
+
+def test_a_folder_whose_files_changed_is_refused(runs, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(runs["tariff"], copy)
+    annual = copy / "annual.csv"
+    annual.write_bytes(annual.read_bytes().replace(b"production_krw", b"production_krw ", 1))
+    assert cli_main(["brief", str(copy), "--lang", "en", "--format", "md"]) == 2
+    err = one_line_error(capsys)
+    assert "annual.csv: changed since the run wrote it" in err
+    assert not (copy / "brief.md").exists()
