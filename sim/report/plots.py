@@ -363,10 +363,15 @@ def _frame(ax: Axes, scenario_title: str | None, source: str | None) -> None:
     if scenario_title:
         ax.figure.suptitle(scenario_title, fontsize=9, color="0.25")
     if source:
+        import textwrap
+
+        # Wrapped here, not by matplotlib (`wrap=True` costs a layout pass per figure).
+        lines = textwrap.wrap(source, 175)
         ax.figure.text(
-            0.01, 0.005, source, fontsize=6, color="0.4", ha="left", va="bottom", wrap=True
+            0.01, 0.005, "\n".join(lines), fontsize=6, color="0.4", ha="left", va="bottom"
         )
-        ax.figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
+        foot = 0.025 * len(lines)
+        ax.figure.get_layout_engine().set(rect=(0, foot, 1, 1 - foot))
 
 
 def _finish_axes(
