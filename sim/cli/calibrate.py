@@ -39,23 +39,31 @@ def add_calibrate_command(subparsers) -> argparse.ArgumentParser:
         choices=PRESET_CHOICES,
         default="full",
         help="full: the committed fit (about 5 minutes on 2 quiet cores); quick: a smoke test "
-        "on a reduced population in seconds, not a fit to use",
+        "on a reduced population in seconds, not a fit to use; e.g. --preset quick",
     )
-    calibrate.add_argument("--seed", type=non_negative_int, help="override the preset's seed")
+    calibrate.add_argument(
+        "--seed", type=non_negative_int, help="override the preset's seed, e.g. --seed 20240601"
+    )
     where = calibrate.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    where.add_argument(
+        "--workers",
+        type=positive_int,
+        help="worker processes (default: all cores), e.g. --workers 2",
+    )
     where.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="simulate on an existing Dask cluster (tcp://host:8786)",
+        help="simulate on an existing Dask cluster, e.g. --scheduler tcp://10.0.0.5:8786",
     )
     calibrate.add_argument(
         "--out",
         type=Path,
         default=CALIBRATION_DIR,
-        help=f"folder of the fit (default: {CALIBRATION_DIR})",
+        help=f"folder of the fit (default: {CALIBRATION_DIR}), e.g. --out /tmp/fit",
     )
-    calibrate.add_argument("--no-figures", action="store_true", help="skip the report's figures")
+    calibrate.add_argument(
+        "--no-figures", action="store_true", help="skip the report's figures (faster)"
+    )
     calibrate.set_defaults(command=command_calibrate)
     return calibrate
 

@@ -13,8 +13,19 @@ from sim.cli.common import EXIT_INVALID, EXIT_OK, one_line
 
 def add_check_command(subparsers) -> argparse.ArgumentParser:
     """Add the `check` subcommand to the `changwon-sim` subparsers; returns its parser."""
-    check = subparsers.add_parser("check", help="validate scenario files without running them")
-    check.add_argument("scenarios", type=Path, nargs="+")
+    check = subparsers.add_parser(
+        "check",
+        help="validate scenario files without running them",
+        description="Validate scenario files: every problem of every file, one line each, "
+        "exit code 2 if any. Example: changwon-sim check scenarios/*.yaml",
+    )
+    check.add_argument(
+        "scenarios",
+        type=Path,
+        nargs="+",
+        metavar="SCENARIO",
+        help="scenario files, e.g. scenarios/baseline.yaml scenarios/us_tariff_15.yaml",
+    )
     check.set_defaults(command=command_check)
     return check
 

@@ -9,23 +9,50 @@ import argparse
 from pathlib import Path
 
 from sim.cli.common import EXIT_OK, InputError, check_out_folder, disk_errors
-from sim.cli.running import add_run_options, guard, run_scenario
+from sim.cli.running import (
+    add_lang_option,
+    add_run_options,
+    command_line,
+    figure_langs,
+    guard,
+    run_scenario,
+    write_run_folder,
+)
 
 
 def add_compare_command(subparsers) -> argparse.ArgumentParser:
     """Add the `compare` subcommand to the `changwon-sim` subparsers; returns its parser."""
     compare = subparsers.add_parser(
-        "compare", help="run scenarios with common random numbers and write paired differences"
+        "compare",
+        help="run scenarios with common random numbers and write paired differences",
+        description="Run a base scenario and alternatives with the same seeds and parameter "
+        "draws (common random numbers); write each scenario's results folder and "
+        "results/compare-<base>-vs-<alternatives>/<run-id>/ with differences.csv (paired "
+        "differences by year), levels.csv and charts. Example: changwon-sim compare "
+        "scenarios/baseline.yaml scenarios/us_tariff_15.yaml --replicates 200",
     )
-    compare.add_argument("base", type=Path)
-    compare.add_argument("alternatives", type=Path, nargs="+")
+    compare.add_argument(
+        "base",
+        type=Path,
+        metavar="BASE",
+        help="the reference scenario, e.g. scenarios/baseline.yaml",
+    )
+    compare.add_argument(
+        "alternatives",
+        type=Path,
+        nargs="+",
+        metavar="ALT",
+        help="one or more scenarios compared with BASE, e.g. scenarios/us_tariff_15.yaml",
+    )
     add_run_options(compare)
+    add_lang_option(compare)
     compare.set_defaults(command=command_compare)
     return compare
 
 
 def command_compare(args: argparse.Namespace) -> int:
     import hashlib
+    from functools import partial
 
     from sim.inputs.scenario_errors import ScenarioError
     from sim.inputs.scenario_files import load_scenario
@@ -62,8 +89,9 @@ def command_compare(args: argparse.Namespace) -> int:
         s.name: run_scenario(s, args, replicates=replicates, seed=seed)
         for s in (base, *alternatives)
     }
-    from sim.ensemble.results import write_compare_results
+    from sim.ensemble.results import library_versions, write_compare_results
     from sim.ensemble.tables import annual_summary, compare_annual
+    from sim.report.headline import compare_headline
     from sim.report.result_figures import compare_figures
 
     quantiles = base.outputs.quantiles
@@ -78,15 +106,25 @@ def command_compare(args: argparse.Namespace) -> int:
     from sim.inputs.scenario import differing_inputs
 
     differ = {a.name: differing_inputs(base, a) for a in alternatives}
+    # Each scenario's own results folder too, so that `brief ALT --baseline BASE` can pair them.
+    run_folders = [write_run_folder(runs[s.name], s, args) for s in (base, *alternatives)]
     manifest = {
         "command": "compare",
+        "command_line": command_line(args),
         "base": base.name,
         "alternatives": [a.name for a in alternatives],
         "inputs_that_differ": differ,
         "seed": seed,
         "replicates": replicates,
+        "run_folders": {
+            s.name: str(f) for s, f in zip((base, *alternatives), run_folders, strict=True)
+        },
+        "versions": library_versions(),
         "runs": {name: run.manifest for name, run in runs.items()},
     }
+    figures = None
+    if not args.no_figures:
+        figures = partial(compare_figures, langs=figure_langs(args))
     with disk_errors(args.out / compare_name, None):
         folder = write_compare_results(
             args.out,
@@ -96,12 +134,24 @@ def command_compare(args: argparse.Namespace) -> int:
             summaries,
             manifest,
             scenario_hash=combined,
-            figures=None if args.no_figures else compare_figures,
+            figures=figures,
         )
-    for run in runs.values():
-        run.store.discard()
-    for name, paths in differ.items():
-        shown = ", ".join(paths) if paths else "none"
-        print(f"inputs of {name} that differ from {base.name} (all drawn in pairs): {shown}")
-    print(folder)
+    from sim.report.headline import next_steps_compare
+
+    lines = []
+    for alternative in alternatives:
+        paths = differ[alternative.name]
+        lines.append(
+            f"inputs of {alternative.name} that differ from {base.name} (each drawn with the "
+            f"same uniform in both): {', '.join(paths) if paths else 'none'}"
+        )
+        lines += compare_headline(
+            tables[alternative.name],
+            base=base.name,
+            alternative=alternative.name,
+            replicates=replicates,
+            lang=args.lang,
+        )
+    lines += next_steps_compare(folder, run_folders)
+    print("\n".join(lines))
     return EXIT_OK

@@ -20,6 +20,7 @@ from sim.cli.common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_INVALID,
+    EXIT_OK,
     InputError,
     Interrupted,
     WriteError,
@@ -28,6 +29,7 @@ from sim.cli.common import (
 from sim.cli.compare import add_compare_command
 from sim.cli.params import add_params_command
 from sim.cli.run import add_run_command
+from sim.cli.runs import add_runs_command
 from sim.cli.schema import add_schema_command
 from sim.cli.sensitivity import add_sensitivity_command
 from sim.cli.validate import add_validate_command
@@ -39,10 +41,15 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     from sim.inputs.scenario_errors import ScenarioError
 
     try:
         return args.command(args)
+    except BrokenPipeError:
+        # The reader stopped reading (`params | head`): nothing is wrong, so say nothing.
+        _silence_stdout()
+        return EXIT_OK
     except ScenarioError as error:
         for line in error.messages:
             print(one_line(line), file=sys.stderr)
@@ -68,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="changwon-sim",
         description="Agent-based forecasts for the Changwon National Industrial Complex.",
+        epilog="Example: changwon-sim run scenarios/us_tariff_15.yaml --replicates 200. "
+        "`changwon-sim COMMAND --help` describes each command.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
@@ -80,4 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_calibrate_command(sub)
     add_validate_command(sub)
     add_brief_command(sub)
+    add_runs_command(sub)
     return parser
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises no second BrokenPipeError."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
+        pass

@@ -8,15 +8,33 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import EXIT_OK, check_out_folder, disk_errors
-from sim.cli.running import add_run_options, guard, run_scenario
+from sim.cli.common import EXIT_OK, check_out_folder
+from sim.cli.running import (
+    add_lang_option,
+    add_run_options,
+    guard,
+    run_scenario,
+    write_run_folder,
+)
 
 
 def add_run_command(subparsers) -> argparse.ArgumentParser:
     """Add the `run` subcommand to the `changwon-sim` subparsers; returns its parser."""
-    run = subparsers.add_parser("run", help="run a scenario and write its results folder")
-    run.add_argument("scenario", type=Path)
+    run = subparsers.add_parser(
+        "run",
+        help="run a scenario and write its results folder",
+        description="Run every replicate of a scenario and write results/<name>/<run-id>/: "
+        "annual.csv and annual.xlsx, inputs.csv, summary.json, monthly.parquet, fan charts. "
+        "Example: changwon-sim run scenarios/us_tariff_15.yaml --replicates 200 --seed 7",
+    )
+    run.add_argument(
+        "scenario",
+        type=Path,
+        metavar="SCENARIO",
+        help="scenario file, e.g. scenarios/us_tariff_15.yaml",
+    )
     add_run_options(run)
+    add_lang_option(run)
     run.set_defaults(command=command_run)
     return run
 
@@ -28,20 +46,31 @@ def command_run(args: argparse.Namespace) -> int:
     check_out_folder(args.out, scenario.name)
     guard(args, [scenario])
     run = run_scenario(scenario, args)
-    from sim.ensemble.results import write_run_results
-    from sim.report.result_figures import fan_figures
+    from sim.ensemble.tables import annual_summary
+    from sim.report.headline import next_steps_run, run_headline
 
-    with disk_errors(args.out / scenario.name, run.store):
-        folder = write_run_results(
-            args.out,
-            scenario.name,
-            run.yaml,
-            run.manifest["scenario_hash"],
-            run.manifest,
-            run.monthly,
-            scenario.outputs.quantiles,
-            figures=None if args.no_figures else fan_figures,
-        )
-    run.store.discard()  # the result is complete: its chunks are no longer needed
-    print(folder)
+    summary = annual_summary(run.annual(), scenario.outputs.quantiles)  # before the chunks go
+    folder = write_run_folder(run, scenario, args)
+    lines = run_headline(
+        summary,
+        title=scenario.title or scenario.name,
+        replicates=run.manifest["replicates"],
+        lang=args.lang,
+    )
+    lines += next_steps_run(
+        folder,
+        args.scenario,
+        run.manifest["seed"],
+        run.manifest["replicates"],
+        _baseline_beside(args.scenario, scenario.name),
+    )
+    print("\n".join(lines))
     return EXIT_OK
+
+
+def _baseline_beside(path: Path, name: str) -> Path | None:
+    """scenarios/baseline.yaml next to the scenario file, unless the scenario is the baseline."""
+    candidate = path.parent / "baseline.yaml"
+    if name == "baseline" or not candidate.is_file() or candidate.resolve() == path.resolve():
+        return None
+    return candidate

@@ -24,15 +24,37 @@ from sim.cli.common import (
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--replicates", type=positive_int, help="override the scenario's runs")
-    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)"
+    parser.add_argument(
+        "--replicates",
+        type=positive_int,
+        metavar="N",
+        help="number of runs, instead of the scenario's `runs.replicates`, e.g. --replicates 200",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("results"), help="results root (default: ./results)"
+        "--seed",
+        type=non_negative_int,
+        metavar="S",
+        help="master seed, instead of the scenario's `runs.seed` (the same seed gives the same "
+        "results), e.g. --seed 7",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="worker processes on this machine (default: all cores), e.g. --workers 2",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. --scheduler tcp://10.0.0.5:8786",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="results root (default: ./results), e.g. --out /data/changwon-results",
     )
     parser.add_argument(
         "--fixed-parameters",
@@ -52,13 +74,15 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         type=positive_float,
         default=60.0,
         metavar="M",
-        help="refuse a run estimated to take longer than M minutes (default 60), unless --yes",
+        help="refuse a run estimated to take longer than M minutes (default 60), unless --yes; "
+        "e.g. --max-minutes 180",
     )
     parser.add_argument(
         "--max-memory-gb",
         type=positive_float,
         metavar="GB",
-        help="refuse a run estimated to need more memory (default: this machine's), unless --yes",
+        help="refuse a run estimated to need more memory (default: this machine's), unless "
+        "--yes; e.g. --max-memory-gb 8",
     )
     parser.add_argument(
         "--yes", action="store_true", help="run even if the estimate is above those limits"
@@ -117,6 +141,11 @@ class Run:
 
         return monthly_chunks(self.store, self.parts, self.months)
 
+    def inputs(self):
+        from sim.ensemble.execution import inputs_table
+
+        return inputs_table(self.store, self.parts, self.manifest["seed"])
+
     def annual(self):
         import pandas as pd
 
@@ -127,11 +156,6 @@ class Run:
 
 def run_scenario(scenario, args, replicates: int | None = None, seed: int | None = None) -> Run:
     """Run every replicate of a scenario (resuming from saved chunks if asked)."""
-    import platform
-
-    import mesa
-    import numpy as np
-
     from sim.ensemble.execution import (
         CHUNK_REPLICATES,
         ChunkStore,
@@ -141,11 +165,14 @@ def run_scenario(scenario, args, replicates: int | None = None, seed: int | None
         period_months,
         run_replicates,
     )
+    from sim.ensemble.results import library_versions
     from sim.inputs.parameters import registry_id
     from sim.inputs.scenario_files import resolved_yaml, scenario_hash
 
     replicates = replicates or args.replicates or scenario.runs.replicates
     seed = seed if seed is not None else (scenario.runs.seed if args.seed is None else args.seed)
+    # scenario.yaml, its hash and so the run id record what was run, command-line overrides too.
+    scenario = with_runs(scenario, replicates, seed)
     executor = make_executor(args.workers, args.scheduler)
     digest = scenario_hash(scenario)
     calibration = registry_id()
@@ -195,13 +222,74 @@ def run_scenario(scenario, args, replicates: int | None = None, seed: int | None
         "calibration_id": calibration,
         "package_version": __version__,
         "model_version": MODEL_VERSION,
-        "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "mesa": mesa.__version__,
-        },
+        "command_line": command_line(args),
+        "versions": library_versions(),
         "executor": executor.description,
         "resumed_chunks": kept if args.resume else 0,
         "timings": {"simulation_seconds": round(time.time() - started, 3)},
     }
     return Run(store, parts, period_months(scenario), manifest, resolved_yaml(scenario))
+
+
+def with_runs(scenario, replicates: int, seed: int):
+    """The scenario with `runs` set to the replicates and seed actually used."""
+    if (scenario.runs.replicates, scenario.runs.seed) == (replicates, seed):
+        return scenario
+    runs = scenario.runs.model_copy(update={"replicates": replicates, "seed": seed})
+    return scenario.model_copy(update={"runs": runs})
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command as typed (for manifests), quoted so that it can be pasted into a shell."""
+    import shlex
+
+    return shlex.join(["changwon-sim", *getattr(args, "argv", [])])
+
+
+def write_run_folder(run: Run, scenario, args: argparse.Namespace) -> Path:
+    """Write a finished run's results folder (annual.csv and .xlsx, inputs.csv, summary, monthly
+    Parquet, fan charts unless --no-figures); its chunks are discarded once it is complete."""
+    from functools import partial
+
+    from sim.ensemble.results import write_run_results
+    from sim.report.result_figures import fan_figures
+    from sim.report.workbook import annual_workbook
+
+    figures = None
+    if not args.no_figures:
+        figures = partial(
+            fan_figures, langs=figure_langs(args), title=scenario.title or scenario.name
+        )
+    workbook = partial(
+        annual_workbook, scenario=scenario.model_dump(mode="json"), manifest=run.manifest
+    )
+    with disk_errors(args.out / scenario.name, run.store):
+        folder = write_run_results(
+            args.out,
+            scenario.name,
+            run.yaml,
+            run.manifest["scenario_hash"],
+            run.manifest,
+            run.monthly,
+            scenario.outputs.quantiles,
+            figures=figures,
+            inputs=run.inputs(),
+            workbook=workbook,
+        )
+    run.store.discard()  # the result is complete: its chunks are no longer needed
+    return folder
+
+
+def figure_langs(args: argparse.Namespace) -> tuple[str, ...]:
+    """The languages figures are drawn in: --lang, else English."""
+    return (getattr(args, "lang", None) or "en",)
+
+
+def add_lang_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lang",
+        choices=("en", "ko"),
+        default="en",
+        help="language of the figures and of the summary printed at the end (default: en), "
+        "e.g. --lang ko",
+    )

@@ -10,7 +10,13 @@ from sim.cli.common import EXIT_OK
 
 def add_schema_command(subparsers) -> argparse.ArgumentParser:
     """Add the `schema` subcommand to the `changwon-sim` subparsers; returns its parser."""
-    schema = subparsers.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema = subparsers.add_parser(
+        "schema",
+        help="print the JSON Schema of scenario files",
+        description="Print the JSON Schema of scenario files (every key, its default and "
+        "allowed values), for an editor's YAML plugin. Example: changwon-sim schema > "
+        "scenario.schema.json",
+    )
     schema.set_defaults(command=command_schema)
     return schema
 

@@ -23,11 +23,13 @@ from sim.cli.common import (
     InputError,
     check_out_folder,
     non_negative_int,
+    positive_float,
     positive_int,
     progress_bar,
 )
 
 METHOD_CHOICES = ("sobol", "morris", "delta")
+FACTOR_CHOICES = ("scenario", "all")
 
 
 def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
@@ -38,23 +40,44 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         description=(
             "Global sensitivity analysis of a scenario: its `uncertain` inputs are the factors, "
             "plus a dummy factor whose index is the noise floor. Writes "
-            "OUT/<name>/sensitivity-<run-id>/ with indices.csv, figures and manifest.json."
+            "OUT/<name>/sensitivity-<run-id>/ with indices.csv, figures and manifest.json. "
+            "Example: changwon-sim sensitivity scenarios/us_tariff_15.yaml --baseline "
+            "scenarios/baseline.yaml --samples 16"
         ),
     )
-    parser.add_argument("scenario", type=Path, metavar="SCENARIO")
+    parser.add_argument(
+        "scenario",
+        type=Path,
+        metavar="SCENARIO",
+        help="scenario file, e.g. scenarios/us_tariff_15.yaml",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="BASE",
+        help="analyse the effect SCENARIO minus BASE, paired run by run (common random numbers, "
+        "so the noise both share cancels), e.g. --baseline scenarios/baseline.yaml",
+    )
+    parser.add_argument(
+        "--factors",
+        choices=FACTOR_CHOICES,
+        default="scenario",
+        help="scenario: the scenario's `uncertain` inputs (default); all: also every model "
+        "parameter over its range, the calibration posterior as one factor, e.g. --factors all",
+    )
     parser.add_argument(
         "--method",
         choices=METHOD_CHOICES,
         default="sobol",
         help="sobol: variance shares with intervals (default); morris: cheap screening; "
-        "delta: moment-independent, from any sample",
+        "delta: moment-independent, from any sample; e.g. --method morris",
     )
     parser.add_argument(
         "--samples",
         type=positive_int,
         metavar="N",
         help="base samples: Sobol' N (a power of 2; N*(factors+2) points, default 512), "
-        "Morris trajectories (default 50), delta points (default 1024)",
+        "Morris trajectories (default 50), delta points (default 1024); e.g. --samples 64",
     )
     parser.add_argument(
         "--output",
@@ -69,23 +92,34 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         type=through_time_spec,
         metavar="KPI",
         help="also show indices year by year for this indicator (default: the first output's; "
-        "'none' to skip)",
+        "'none' to skip), e.g. --through-time exports_usd",
     )
     parser.add_argument(
         "--replicates-per-point",
         type=replicates_spec,
         default=4,
         metavar="R",
-        help="replicates averaged at each design point (default 4)",
-    )
-    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)"
+        help="replicates averaged at each design point (default 4), e.g. --replicates-per-point 8",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("results"), help="results root (default: ./results)"
+        "--seed", type=non_negative_int, help="override the scenario's seed, e.g. --seed 7"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=positive_int,
+        help="worker processes (default: all cores), e.g. --workers 2",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. --scheduler tcp://10.0.0.5:8786",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="results root (default: ./results), e.g. --out /data/changwon-results",
     )
     again = parser.add_mutually_exclusive_group()
     again.add_argument(
@@ -108,6 +142,30 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         "they are drawn per replicate, as in `run`, and count as the model's own randomness)",
     )
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
+    parser.add_argument(
+        "--lang",
+        choices=("en", "ko"),
+        default="en",
+        help="language of the figures (default: en), e.g. --lang ko",
+    )
+    parser.add_argument(
+        "--max-minutes",
+        type=positive_float,
+        default=60.0,
+        metavar="M",
+        help="refuse an analysis estimated to take longer than M minutes (default 60) unless "
+        "--yes, e.g. --max-minutes 240",
+    )
+    parser.add_argument(
+        "--max-memory-gb",
+        type=positive_float,
+        metavar="GB",
+        help="refuse an analysis estimated to need more memory (default: this machine's) unless "
+        "--yes, e.g. --max-memory-gb 8",
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help="run even if the estimate is above those limits"
+    )
     parser.set_defaults(command=command_sensitivity)
     return parser
 
@@ -156,9 +214,11 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     from sim.inputs.scenario_files import load_scenario
 
     scenario = load_scenario(args.scenario)
+    baseline = load_scenario(args.baseline) if args.baseline is not None else None
     from sim.analysis.sensitivity.design import (
         DEFAULT_SAMPLES,
         SensitivityError,
+        all_factors,
         check_samples,
         resolve_outputs,
         scenario_factors,
@@ -173,7 +233,17 @@ def command_sensitivity(args: argparse.Namespace) -> int:
         if args.second_order and method != "sobol":
             raise SensitivityError("--second-order needs --method sobol")
         check_samples(method, samples)
-        factors = scenario_factors(scenario)
+        extra = list(baseline.uncertain.items()) if baseline is not None else []
+        if baseline is not None and baseline.period != scenario.period:
+            raise SensitivityError(
+                f"--baseline {args.baseline}: it covers {baseline.period.start}.."
+                f"{baseline.period.end} but {scenario.name} covers {scenario.period.start}.."
+                f"{scenario.period.end}; a paired effect needs the same period"
+            )
+        if args.factors == "all":
+            factors = all_factors(scenario, extra)
+        else:
+            factors = scenario_factors(scenario, extra)
         outputs = resolve_outputs(scenario, args.output)
     except SensitivityError as error:
         raise InputError(str(error)) from None
@@ -184,11 +254,13 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     workers = args.workers or default_workers()
     executor = make_executor(workers, args.scheduler)
     points = _points(method, samples, len(factors), args.second_order)
+    simulations = points * args.replicates_per_point * (2 if baseline is not None else 1)
+    _guard(args, simulations, scenario.period.months, workers, len(factors), points)
     started = time.time()
     try:
         with (
             executor,
-            progress_bar(points * args.replicates_per_point, f"{scenario.name} ({method})") as bar,
+            progress_bar(simulations, f"{scenario.name} ({method})") as bar,
         ):
             result = run_sensitivity(
                 scenario,
@@ -206,7 +278,8 @@ def command_sensitivity(args: argparse.Namespace) -> int:
                 out_root=args.out,
                 resume=args.resume,
                 restart=args.restart,
-                on_chunk_done=bar,
+                on_chunk_done=None if bar is None else _scaled(bar, baseline is not None),
+                baseline=baseline,
             )
     except SensitivityError as error:
         raise InputError(str(error)) from None
@@ -216,23 +289,76 @@ def command_sensitivity(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    from sim.cli.running import command_line
+
     extra = {
         "executor": executor.description,
         "wall_seconds": round(time.time() - started, 3),
+        "factor_set": args.factors,
+        "command_line": command_line(args),
     }
+    from functools import partial
+
     from sim.report.result_figures import sensitivity_figures
 
     folder = write_sensitivity_results(
         args.out,
         scenario,
         result,
-        figures=None if args.no_figures else sensitivity_figures,
+        figures=None if args.no_figures else partial(sensitivity_figures, lang=args.lang),
         manifest_extra=extra,
     )
     for line in result.warnings:
         print(f"warning: {line}", file=sys.stderr)
     print(folder)
     return EXIT_OK
+
+
+def _guard(
+    args: argparse.Namespace,
+    simulations: int,
+    months: int,
+    workers: int,
+    factors: int,
+    points: int,
+) -> None:
+    """Say up front how big the analysis is, and refuse one above --max-minutes or
+    --max-memory-gb unless --yes (the estimate of `run`, for as many replicates)."""
+    from sim.ensemble.guards import (
+        LimitError,
+        check_limits,
+        estimate_run,
+        machine_memory_bytes,
+    )
+
+    estimate = estimate_run(simulations, months, workers=None if args.scheduler else workers)
+    where = "on a Dask cluster" if args.scheduler else f"on {workers} worker(s)"
+    size = (
+        f"{factors} factors, {points:,} design points x {args.replicates_per_point} replicates"
+        + (" x 2 scenarios" if args.baseline is not None else "")
+        + f" = {simulations:,} simulations of {months} months {where}"
+    )
+    if estimate.seconds is not None:
+        size += f": {estimate.describe().split(',')[0]}"
+    print(f"sensitivity: {size}", file=sys.stderr)
+    max_memory = args.max_memory_gb * 1e9 if args.max_memory_gb else machine_memory_bytes()
+    try:
+        # The chunks of a sensitivity analysis hold outputs, not months: no disk limit needed.
+        check_limits(estimate, args.max_minutes * 60, max_memory, args.yes, None)
+    except LimitError as error:
+        message = str(error).split(") ", 1)[-1]
+        message = message.replace(
+            "Use fewer --replicates or --workers",
+            "Use fewer --samples, --replicates-per-point or factors",
+        )
+        raise InputError(f"this analysis ({size}) {message}") from None
+
+
+def _scaled(advance, paired: bool):
+    """Progress counts simulations: a paired point runs the scenario and the baseline."""
+    if not paired:
+        return advance
+    return lambda n: advance(2 * n)
 
 
 def _points(method: str, samples: int, factors: int, second_order: bool) -> int:

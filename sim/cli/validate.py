@@ -34,34 +34,50 @@ def add_validate_command(subparsers) -> argparse.ArgumentParser:
             "reference table of prior simulations) and forecast Y+1 and Y+2."
         ),
     )
-    validate.add_argument("--preset", choices=PRESET_CHOICES, default="full")
-    validate.add_argument("--seed", type=non_negative_int, help="override the preset's seed")
+    validate.add_argument(
+        "--preset",
+        choices=PRESET_CHOICES,
+        default="full",
+        help="full: the committed validation; quick: a smoke test in seconds; e.g. --preset quick",
+    )
+    validate.add_argument(
+        "--seed", type=non_negative_int, help="override the preset's seed, e.g. --seed 20240601"
+    )
     where = validate.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    where.add_argument(
+        "--workers",
+        type=positive_int,
+        help="worker processes (default: all cores), e.g. --workers 2",
+    )
     where.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="simulate on an existing Dask cluster (tcp://host:8786)",
+        help="simulate on an existing Dask cluster, e.g. --scheduler tcp://10.0.0.5:8786",
     )
     validate.add_argument(
         "--out",
         type=Path,
         default=CALIBRATION_DIR / "validation",
-        help="report folder (default: calibration/validation); replaced whole",
+        help="report folder (default: calibration/validation); replaced whole; "
+        "e.g. --out /tmp/validation",
     )
     validate.add_argument(
         "--posterior",
         type=Path,
         default=CALIBRATION_DIR,
-        help="folder holding the fit's posterior_draws.csv (default: calibration/)",
+        help="folder holding the fit's posterior_draws.csv (default: calibration/), "
+        "e.g. --posterior /tmp/fit",
     )
     validate.add_argument(
-        "--replicates", type=positive_int, help="hindcast replicates (default: the preset's)"
+        "--replicates",
+        type=positive_int,
+        help="hindcast replicates (default: the preset's), e.g. --replicates 100",
     )
     validate.add_argument(
         "--reference",
         type=positive_int,
-        help="prior simulations of the rolling checks' reference table (default: the preset's)",
+        help="prior simulations of the rolling checks' reference table (default: the "
+        "preset's), e.g. --reference 1000",
     )
     validate.add_argument("--no-figures", action="store_true", help="skip the figures")
     validate.set_defaults(command=command_validate)

@@ -32,11 +32,13 @@ CHUNK_REPLICATES = 25
 # --- the work ----------------------------------------------------------------------------------
 
 
-def run_chunk(scenario, seed: int, replicates: range, fixed_parameters: bool) -> np.ndarray:
-    """Indicators of a run of consecutive replicates: (replicates, months, indicators)."""
-    return np.stack(
-        [run_replicate(scenario, seed, r, fixed_parameters).indicators for r in replicates]
-    )
+def run_chunk(
+    scenario, seed: int, replicates: range, fixed_parameters: bool
+) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """Indicators of a run of consecutive replicates, (replicates, months, indicators), and the
+    inputs drawn for each (`ReplicateResult.inputs`)."""
+    results = [run_replicate(scenario, seed, r, fixed_parameters) for r in replicates]
+    return np.stack([r.indicators for r in results]), [r.inputs for r in results]
 
 
 def chunks(replicates: int, size: int = CHUNK_REPLICATES) -> list[range]:
@@ -169,12 +171,24 @@ class ChunkStore:
             return set()
         return {int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.npy")}
 
-    def save(self, index: int, values: np.ndarray) -> None:
+    def save(
+        self, index: int, values: np.ndarray, inputs: list[dict[str, float]] | None = None
+    ) -> None:
+        """Write a chunk atomically: its values and, if given, the inputs drawn for each of its
+        replicates (after the values, in the same file, so a saved chunk always has them)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f".tmp-{index:06d}-{os.getpid()}.npy"
         try:
             with open(tmp, "wb") as handle:
                 np.save(handle, values, allow_pickle=False)
+                if inputs is not None:
+                    names = sorted({name for row in inputs for name in row})
+                    table = np.array(
+                        [[row.get(name, np.nan) for name in names] for row in inputs],
+                        dtype=np.float64,
+                    ).reshape(len(inputs), len(names))
+                    np.save(handle, np.array(names, dtype=str), allow_pickle=False)
+                    np.save(handle, table, allow_pickle=False)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path(index))
@@ -184,6 +198,20 @@ class ChunkStore:
 
     def load(self, index: int) -> np.ndarray:
         return np.load(self.path(index), allow_pickle=False)
+
+    def load_inputs(self, index: int) -> list[dict[str, float]]:
+        """The inputs drawn for each replicate of a chunk (empty dicts if none were saved)."""
+        with open(self.path(index), "rb") as handle:
+            values = np.load(handle, allow_pickle=False)
+            try:
+                names = np.load(handle, allow_pickle=False)
+                table = np.load(handle, allow_pickle=False)
+            except (EOFError, ValueError):
+                return [{} for _ in range(len(values))]
+        return [
+            {str(n): float(v) for n, v in zip(names, row, strict=True) if not np.isnan(v)}
+            for row in table
+        ]
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -217,9 +245,10 @@ def run_replicates(
     todo = [i for i in range(len(parts)) if i not in done]
     tasks = [(scenario, seed, parts[i], fixed_parameters) for i in todo]
 
-    def save(position: int, values: np.ndarray) -> None:
+    def save(position: int, result: tuple[np.ndarray, list[dict[str, float]]]) -> None:
         index = todo[position]
-        store.save(index, values)
+        values, inputs = result
+        store.save(index, values, inputs)
         if on_chunk_done:
             on_chunk_done(len(parts[index]))
 
@@ -233,6 +262,20 @@ def monthly_chunks(
     """The run's monthly table, chunk by chunk, in replicate order."""
     for index, part in enumerate(parts):
         yield monthly_table(store.load(index), months, first_replicate=part.start)
+
+
+def inputs_table(store: ChunkStore, parts: list[range], seed: int) -> pd.DataFrame:
+    """inputs.csv: one row per replicate — `replicate`, the master `seed` (replicate r draws from
+    `numpy.random.SeedSequence(seed, spawn_key=(r, stream))`), then every drawn input, the
+    columns being the union of the chunks' input names in sorted order.
+    """
+    rows = [row for index in range(len(parts)) for row in store.load_inputs(index)]
+    names = sorted({name for row in rows for name in row})
+    table = pd.DataFrame(rows, columns=names, dtype=np.float64)
+    replicates = np.concatenate([np.arange(p.start, p.stop) for p in parts]).astype(np.int64)
+    table.insert(0, "seed", np.full(len(table), seed, dtype=np.int64))
+    table.insert(0, "replicate", replicates)
+    return table
 
 
 def period_months(scenario) -> list[str]:

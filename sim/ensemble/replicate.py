@@ -51,7 +51,10 @@ class ReplicateResult:
     indicators: np.ndarray  # (T, indicators)
     ledger: np.ndarray  # (T, ledger entries), see sim.model.changwon_model.LEDGER
     parameters: Parameters
-    inputs: dict[str, float]  # every input drawn for the replicate, by name
+    #: Every input drawn for this replicate, flat: each model parameter by name, each drawn
+    #: `uncertain` scenario value by its dotted path, the driver model's parameters and the
+    #: drivers' annual growths (a row of inputs.csv).
+    inputs: dict[str, float]
 
 
 def stream(seed: int, replicate: int, *key: int) -> np.random.Generator:
@@ -70,6 +73,12 @@ def replicate_inputs(scenario, seed: int, replicate: int, fixed_parameters: bool
     ranges and the calibration posterior (or central), the scenario's `uncertain` entries drawn at
     their inputs' uniforms, then its point overrides applied.
     """
+    scenario, params, _ = drawn_inputs(scenario, seed, replicate, fixed_parameters)
+    return scenario, params
+
+
+def drawn_inputs(scenario, seed: int, replicate: int, fixed_parameters: bool = False):
+    """`replicate_inputs`, and the flat record of what was drawn (see `ReplicateResult.inputs`)."""
     from sim.inputs.scenario import apply_values
 
     def uniform(name: str) -> float:
@@ -88,7 +97,9 @@ def replicate_inputs(scenario, seed: int, replicate: int, fixed_parameters: bool
     }
     if paths:
         scenario = apply_values(scenario, paths)
-    return scenario, params
+    inputs = {name: float(value) for name, value in params.as_dict().items()}
+    inputs.update({path: float(value) for path, value in paths.items()})
+    return scenario, params, inputs
 
 
 def month_seeds(seed: int, replicate: int) -> np.random.SeedSequence:
@@ -191,7 +202,7 @@ def run_replicate(
     With an AI-factory programme, the same replicate is also run without it (the same draws:
     common random numbers), and `programme_additional_adopters` is the difference in adopters:
     what the programme adds over the firms that would have adopted anyway."""
-    scenario_r, params = replicate_inputs(scenario, seed, replicate, fixed_parameters)
+    scenario_r, params, inputs = drawn_inputs(scenario, seed, replicate, fixed_parameters)
     model = simulate(scenario_r, params, seed, replicate, fixed_parameters)
     if scenario_r.ai_factory is not None:
         without = simulate(
@@ -206,9 +217,7 @@ def run_replicate(
         model.indicators[:, column] = (
             model.indicators[:, adopters] - without.indicators[:, adopters]
         )
-    inputs = {f"parameter.{k}": v for k, v in params.as_dict().items()}
     inputs.update(driver_inputs(model.driver_parameters, model.env.macro_growth))
-    inputs.update({k: float(v) for k, v in uncertain_values(scenario, scenario_r).items()})
     return ReplicateResult(
         replicate=replicate,
         months=model.env.months.copy(),
@@ -243,17 +252,6 @@ def driver_inputs(params: DriverParameters, growth) -> dict[str, float]:
             if year > BASE_YEAR:
                 out[f"growth.{name}.{year}"] = float(value)
     return out
-
-
-def uncertain_values(scenario, drawn_scenario) -> dict[str, float]:
-    """The values the replicate drew for the scenario's `uncertain` scenario paths."""
-    from sim.inputs.scenario import value_at_path
-
-    return {
-        key: value_at_path(drawn_scenario, key)
-        for key in scenario.uncertain
-        if key not in PARAMETER_NAMES
-    }
 
 
 def check_finite(row: np.ndarray, replicate: int, month: int) -> None:

@@ -124,6 +124,35 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+#: Libraries whose versions every manifest records (they decide what a seed produces or how
+#: files are written).
+RECORDED_LIBRARIES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "SALib",
+    "mesa",
+    "numba",
+    "matplotlib",
+    "XlsxWriter",
+)
+
+
+def library_versions() -> dict[str, str]:
+    """Python's and each recorded library's version ('not installed' where absent)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for name in RECORDED_LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
 # ---------------------------------------------------------------------------------------------
 # atomic result folders
 
@@ -254,6 +283,8 @@ def write_run_results(
     quantiles: Iterable[float] | None,
     figures: Callable[[pd.DataFrame, int], Iterable[tuple[str, bytes]]] | None = None,
     *,
+    inputs: pd.DataFrame | None = None,
+    workbook: Callable[[pd.DataFrame, int], bytes] | None = None,
     now: datetime | None = None,
 ) -> Path:
     """Write a run's result folder `out_root/name/<run-id>/` atomically; returns its path.
@@ -265,7 +296,9 @@ def write_run_results(
     appended. Contents: scenario.yaml (as given), monthly.parquet, annual.csv, summary.json,
     the files `figures(summary, replicates)` gives as (relative path, bytes) — the fan charts of
     `sim.report.result_figures.fan_figures` — and manifest.json = `manifest` + `files` (sha256
-    of every other file) + `created_utc`.
+    of every other file) + `created_utc`. With `inputs` (`sim.ensemble.execution.inputs_table`),
+    inputs.csv; with `workbook`, annual.xlsx = `workbook(summary, replicates)`
+    (`sim.report.workbook.annual_workbook`).
     """
     _check_name(name, "scenario name")
     out_root = Path(out_root)
@@ -290,8 +323,13 @@ def write_run_results(
         summary = annual_summary(annual, levels)
         yield "annual.csv", annual_csv_bytes(summary)
         yield "summary.json", summary_json_bytes(headline_summary(annual, levels))
+        replicates = int(annual["replicate"].nunique())
+        if inputs is not None:
+            yield "inputs.csv", csv_bytes(inputs)
+        if workbook is not None:
+            yield "annual.xlsx", workbook(summary, replicates)
         if figures is not None:
-            yield from figures(summary, int(annual["replicate"].nunique()))
+            yield from figures(summary, replicates)
 
     return _write_result_folder(out_root / name, run_id, files, manifest, created)
 

@@ -674,15 +674,6 @@ def differing_inputs(base: Scenario, other: Scenario) -> list[str]:
     return found
 
 
-def value_at_path(scenario: Scenario, path: str) -> float:
-    """The number at a dotted path of the scenario (as `uncertain` addresses it)."""
-    data = scenario.model_dump(mode="json")
-    node: Any = data
-    for key in _locate(data, path):
-        node = node[key]
-    return float(node)
-
-
 def apply_values(scenario: Scenario, values: Mapping[str, float]) -> Scenario:
     """A new validated scenario with numbers set by parameter name or dotted path.
 

@@ -100,12 +100,18 @@ def fan_chart(
     title: str | None = None,
     *,
     replicates: int | None = None,
+    scenario_title: str | None = None,
+    source: str | None = None,
 ) -> Axes:
-    """Fan chart of one indicator: median line, 50% and 90% bands across replicates, history.
+    """Fan chart of one indicator: median line, 50% and 80% bands across replicates, history.
+
+    The 80% band (q10-q90) is the range briefs and the printed headline quote. `scenario_title`
+    heads the figure and `source` is written at its foot, so that a chart pasted elsewhere still
+    says what it shows and where its numbers come from.
 
     `quantile_table` is an annual summary (`sim.ensemble.tables.annual_summary`: columns year,
     indicator, q05 ... and optionally months), either for all indicators or only this one. `years`
-    picks and orders the years drawn (None: all in the table). The bands use q25-q75 and q05-q95; if
+    picks and orders the years drawn (None: all in the table). The bands use q25-q75 and q10-q90; if
     a level is missing the nearest available one is used and the legend states the real coverage.
     `history` is {year: reported value} for this indicator, drawn as a black line with markers.
 
@@ -132,7 +138,7 @@ def fan_chart(
         got = _nearest(levels, level)
         return got, table[levels[got]].to_numpy(dtype=float) / unit.divisor
 
-    for (lo, hi), alpha in (((0.05, 0.95), 0.18), ((0.25, 0.75), 0.35)):
+    for (lo, hi), alpha in (((0.1, 0.9), 0.18), ((0.25, 0.75), 0.35)):
         lo_level, lo_values = column(lo)
         hi_level, hi_values = column(hi)
         if hi_level <= lo_level:
@@ -163,7 +169,8 @@ def fan_chart(
         )
 
     label = indicator_label(indicator, lang)
-    _finish_axes(ax, label, unit, title)
+    _finish_axes(ax, label, _with_basis(unit, indicator, lang), title)
+    _frame(ax, scenario_title, source)
     legend_title = None
     if replicates is not None:
         legend_title = f"{replicates:,} runs" if lang == "en" else f"{replicates:,}회 시뮬레이션"
@@ -183,6 +190,8 @@ def compare_chart(
     *,
     percent: bool = False,
     base_name: str | None = None,
+    scenario_title: str | None = None,
+    source: str | None = None,
 ) -> Axes:
     """Paired difference alternative - base of one indicator by year; a line+band per alternative.
 
@@ -240,7 +249,10 @@ def compare_chart(
             title = f"{label}: difference from {base_name or 'base'}"
         else:
             title = f"{label}: 기준{f'({base_name})' if base_name else ''} 대비 차이"
+    if not percent:
+        unit = _with_basis(unit, indicator, lang)
     _finish_axes(ax, label, unit, title, force_label_in_y=True)
+    _frame(ax, scenario_title, source)
     ax.legend(loc="best", fontsize=8, frameon=False)
     return ax
 
@@ -327,6 +339,39 @@ def _partial_note(omitted: Sequence[tuple[int, int]], lang: str) -> str:
 
 def _note(ax: Axes, text: str) -> None:
     ax.text(0.01, 0.01, text, transform=ax.transAxes, fontsize=7, color="0.35", va="bottom")
+
+
+def price_basis(indicator: str, lang: str = "en") -> str:
+    """'nominal' or 'constant 2024 prices' for a won amount ('' for other units)."""
+    if not INDICATORS[indicator].unit.startswith("KRW") or "per" in INDICATORS[indicator].unit:
+        return ""
+    constant = "real" in indicator or "constant" in INDICATORS[indicator].unit
+    if lang == "ko":
+        return "2024년 불변가격" if constant else "경상가격"
+    return "constant 2024 prices" if constant else "nominal"
+
+
+def _with_basis(unit: DisplayUnit, indicator: str, lang: str) -> DisplayUnit:
+    basis = price_basis(indicator, lang)
+    if not basis:
+        return unit
+    return DisplayUnit(unit.divisor, f"{unit.label}, {basis}", unit.thousands)
+
+
+def _frame(ax: Axes, scenario_title: str | None, source: str | None) -> None:
+    """The scenario's title above the chart and the source line below it."""
+    if scenario_title:
+        ax.figure.suptitle(scenario_title, fontsize=9, color="0.25")
+    if source:
+        import textwrap
+
+        # Wrapped here, not by matplotlib (`wrap=True` costs a layout pass per figure).
+        lines = textwrap.wrap(source, 175)
+        ax.figure.text(
+            0.01, 0.005, "\n".join(lines), fontsize=6, color="0.4", ha="left", va="bottom"
+        )
+        foot = 0.025 * len(lines)
+        ax.figure.get_layout_engine().set(rect=(0, foot, 1, 1 - foot))
 
 
 def _finish_axes(

@@ -42,6 +42,34 @@ FLOOR_COLOR = "#d62728"
 LINE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 
 
+def factor_text(factor: str, lang: str = "en", width: int = 40) -> str:
+    """A factor as a reader names it: 'Long-run trade elasticity', not `elasticity_long_run`;
+    wrapped to `width` characters a line."""
+    import textwrap
+
+    from sim.report.brief.wording import capitalize, factor_label
+
+    label = factor_label(factor, lang)
+    if label.startswith("`"):  # no wording for it: the parameter name made readable
+        label = factor.replace(".", ": ").replace("_", " ")
+    if lang == "en" and label.startswith("the "):
+        label = label[4:]
+    return "\n".join(textwrap.wrap(capitalize(label), width)) or factor
+
+
+def _text(en: str, ko: str, lang: str) -> str:
+    return ko if lang == "ko" else en
+
+
+def _use_lang(lang: str) -> None:
+    if lang not in ("en", "ko"):
+        raise ValueError(f"lang must be 'en' or 'ko' (got {lang!r})")
+    if lang == "ko":
+        from sim.report.fonts import use_korean_font
+
+        use_korean_font()
+
+
 def _rows(indices: pd.DataFrame, indicator: str, year: int | None, measure: str) -> pd.DataFrame:
     rows = indices[(indices["indicator"] == indicator) & (indices["measure"] == measure)]
     if year is not None:
@@ -59,8 +87,8 @@ def _floor(rows: pd.DataFrame) -> float | None:
     return float(dummy["value"].iloc[0] + (conf if np.isfinite(conf) else 0.0))
 
 
-def _output_title(indicator: str, year: int | None) -> str:
-    label = indicator_label(indicator)
+def _output_title(indicator: str, year: int | None, lang: str = "en") -> str:
+    label = indicator_label(indicator, lang)
     return f"{label} {year}" if year is not None else label
 
 
@@ -77,13 +105,19 @@ def index_bars(
     method: str,
     ax: Axes | None = None,
     title: str | None = None,
+    lang: str = "en",
+    effect: bool = False,
 ) -> Axes:
     """Horizontal bars of each factor's indices with 95% intervals, most influential on top.
+
+    Factors are labelled in words (`factor_text`), in `lang`; `effect` says the output is a
+    paired effect (scenario minus baseline).
 
     Sobol': S1 and ST; delta: S1 and delta; Morris: mu* scaled by the output's standard
     deviation. The dummy factor is grey, the noise floor (upper end of the dummy's interval for
     the main measure) a dashed red line; factors whose interval does not clear it are faded.
     """
+    _use_lang(lang)
     measures = BARS_OF_METHOD[method]
     main = MAIN_MEASURE[method]
     main_rows = _rows(indices, indicator, year, main).set_index("factor")
@@ -119,29 +153,51 @@ def index_bars(
         ax.axvline(floor, color=FLOOR_COLOR, linestyle="--", linewidth=1)
         handles.append(Line2D([], [], color=FLOOR_COLOR, linestyle="--", label=FLOOR_LABEL))
     handles.append(Patch(color=DUMMY_COLOR, label=DUMMY_LABEL))
-    ax.set_yticks(y, [DUMMY_LABEL if f == DUMMY else f for f in order], fontsize=8)
+    ax.set_yticks(y, [factor_text(f, lang) for f in order], fontsize=7)
     ax.axvline(0.0, color="0.3", linewidth=0.6)
     if method in ("sobol", "delta"):
-        xlabel = "index (S1, ST: share of the output's variance; 0 = no influence)"
+        xlabel = _text(
+            "index (S1, ST: share of the output's variance; 0 = no influence)",
+            "지수 (S1, ST: 결과 분산 중 이 입력의 몫; 0 = 영향 없음)",
+            lang,
+        )
     else:
-        xlabel = MEASURE_LABELS["mu_star_scaled"]
-    ax.set_xlabel(f"{xlabel}\nlines: 95% intervals; faded bars do not clear the noise floor")
-    name = {"sobol": "Sobol'", "morris": "Morris", "delta": "delta"}[method]
-    ax.set_title(
-        f"What drives {_output_title(indicator, year)}? ({name})" + (f"\n{title}" if title else ""),
-        fontsize=10,
+        xlabel = _text(MEASURE_LABELS["mu_star_scaled"], "mu* (결과 표준편차 단위)", lang)
+    ax.set_xlabel(
+        xlabel
+        + _text(
+            "\nlines: 95% intervals; faded bars do not clear the noise floor",
+            "\n선: 95% 신뢰구간; 흐린 막대는 잡음 기준선을 넘지 못함",
+            lang,
+        ),
+        fontsize=8,
     )
+    name = {"sobol": "Sobol'", "morris": "Morris", "delta": "delta"}[method]
+    output = _output_title(indicator, year, lang)
+    if effect:
+        heading = _text(
+            f"What drives the effect on {output}? ({name})", f"{output} 효과의 요인 ({name})", lang
+        )
+    else:
+        heading = _text(f"What drives {output}? ({name})", f"{output}의 요인 ({name})", lang)
+    ax.set_title(heading + (f"\n{title}" if title else ""), fontsize=10)
+    if lang == "ko":
+        handles = [_korean_handle(h) for h in handles]
     ax.figure.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=7)
     return ax
 
 
 def morris_scatter(
-    indices: pd.DataFrame, indicator: str, year: int, ax: Axes | None = None
+    indices: pd.DataFrame, indicator: str, year: int, ax: Axes | None = None, lang: str = "en"
 ) -> Axes:
     """Morris screening: mu* (importance) against sigma (non-linearity or interactions), both
     in standard deviations of the output, with mu*'s interval and the lines sigma/mu* = 0.5, 1.
+
+    Points carry numbers, named in a key beside the plot, so that labels of factors with
+    similar effects never overlap.
     """
-    ax = ax if ax is not None else new_axes((6.5, 5.0))
+    _use_lang(lang)
+    ax = ax if ax is not None else new_axes((9.0, 5.0))
     scaled = _rows(indices, indicator, year, "mu_star_scaled").set_index("factor")
     raw = _rows(indices, indicator, year, "mu_star").set_index("factor")
     sigma = _rows(indices, indicator, year, "sigma").set_index("factor")
@@ -155,7 +211,10 @@ def morris_scatter(
     for ratio, style in ((1.0, "-"), (0.5, ":")):
         ax.plot([0, top], [0, ratio * top], color="0.7", linestyle=style, linewidth=0.8)
         ax.text(top, ratio * top, f" σ/μ* = {ratio:g}", fontsize=7, color="0.5", va="center")
-    for k, factor in enumerate(scaled.index):
+    ranking = np.argsort(-np.nan_to_num(x, nan=-np.inf), kind="stable")
+    key_lines = []
+    for number, k in enumerate(ranking, start=1):
+        factor = scaled.index[k]
         color = DUMMY_COLOR if factor == DUMMY else "#1f5a99"
         ax.errorbar(
             x[k],
@@ -167,25 +226,48 @@ def morris_scatter(
             markersize=5,
         )
         ax.annotate(
-            DUMMY_LABEL if factor == DUMMY else factor,
-            (x[k], s[k]),
-            textcoords="offset points",
-            xytext=(4, 4),
-            fontsize=7,
+            str(number), (x[k], s[k]), textcoords="offset points", xytext=(3, 3), fontsize=7
         )
+        key_lines.append(f"{number}. {factor_text(factor, lang, width=48).replace(chr(10), ' ')}")
     ax.set_xlim(0, top * 1.25)
     ax.set_ylim(0, top * 1.05)
-    ax.set_xlabel("mu* (mean absolute effect, in sd of the output)")
-    ax.set_ylabel("sigma (spread of effects, in sd of the output)")
-    ax.set_title(f"Morris screening: {_output_title(indicator, year)}", fontsize=10)
-    _note(ax, "right: important; up: non-linear or interacting")
+    ax.set_xlabel(
+        _text(
+            "mu* (mean absolute effect, in sd of the output)",
+            "mu* (평균 절대 효과, 결과 표준편차 단위)",
+            lang,
+        )
+    )
+    ax.set_ylabel(
+        _text(
+            "sigma (spread of effects, in sd of the output)",
+            "sigma (효과의 퍼짐, 결과 표준편차 단위)",
+            lang,
+        )
+    )
+    ax.set_title(
+        _text("Morris screening: ", "Morris 선별: ", lang) + _output_title(indicator, year, lang),
+        fontsize=10,
+    )
+    ax.text(
+        1.02, 1.0, "\n".join(key_lines), transform=ax.transAxes, fontsize=6.5, va="top", ha="left"
+    )
+    _note(
+        ax,
+        _text(
+            "right: important; up: non-linear or interacting",
+            "오른쪽: 중요; 위쪽: 비선형 또는 상호작용",
+            lang,
+        ),
+    )
     return ax
 
 
 def second_order_heatmap(
-    indices: pd.DataFrame, indicator: str, year: int, ax: Axes | None = None
+    indices: pd.DataFrame, indicator: str, year: int, ax: Axes | None = None, lang: str = "en"
 ) -> Axes:
     """Sobol' second-order indices S2 of every pair of factors (upper triangle), annotated."""
+    _use_lang(lang)
     rows = _rows(indices, indicator, year, "S2")
     factors = list(dict.fromkeys([*rows["factor"], *rows["factor_2"]]))
     n = len(factors)
@@ -210,19 +292,28 @@ def second_order_heatmap(
                     fontsize=7,
                     color="white" if dark else "black",
                 )
-    labels = [DUMMY_LABEL if f == DUMMY else f for f in factors]
+    labels = [factor_text(f, lang, width=28) for f in factors]
     ax.set_xticks(range(n), labels, rotation=45, ha="right", fontsize=7)
     ax.set_yticks(range(n), labels, fontsize=7)
     ax.figure.colorbar(image, ax=ax, shrink=0.8, label="S2")
-    ax.set_title(f"Pairwise interactions: {_output_title(indicator, year)}", fontsize=10)
+    ax.set_title(
+        _text("Pairwise interactions: ", "입력 쌍의 상호작용: ", lang)
+        + _output_title(indicator, year, lang),
+        fontsize=10,
+    )
     return ax
 
 
 def through_time_chart(
-    indices: pd.DataFrame, indicator: str, measure: str = "ST", ax: Axes | None = None
+    indices: pd.DataFrame,
+    indicator: str,
+    measure: str = "ST",
+    ax: Axes | None = None,
+    lang: str = "en",
 ) -> Axes:
     """An index of every factor year by year (lines, 95% bands), the dummy dashed in grey."""
-    ax = ax if ax is not None else new_axes()
+    _use_lang(lang)
+    ax = ax if ax is not None else new_axes((9.0, 4.2))
     rows = _rows(indices, indicator, None, measure)
     factors = list(dict.fromkeys(rows["factor"]))
     real = [f for f in factors if f != DUMMY]
@@ -231,16 +322,24 @@ def through_time_chart(
         x = part["year"].to_numpy(dtype=float)
         v = part["value"].to_numpy(dtype=float)
         c = np.nan_to_num(part["conf"].to_numpy(dtype=float))
+        label = factor_text(factor, lang, width=34)
         if factor == DUMMY:
-            color, style, label = DUMMY_COLOR, "--", DUMMY_LABEL
+            color, style = DUMMY_COLOR, "--"
         else:
-            color, style, label = LINE_COLORS[k % len(LINE_COLORS)], "-", factor
+            color, style = LINE_COLORS[k % len(LINE_COLORS)], "-"
         ax.plot(x, v, style, color=color, marker="o", markersize=3, label=label)
         ax.fill_between(x, v - c, v + c, color=color, alpha=0.15, linewidth=0)
     ax.set_xticks(sorted(rows["year"].unique()))
     ax.set_ylabel(MEASURE_LABELS.get(measure, measure), fontsize=8)
-    ax.set_title(f"What drives {indicator_label(indicator)}, year by year", fontsize=10)
-    ax.legend(loc="best", fontsize=7, frameon=False)
+    ax.set_title(
+        _text(
+            f"What drives {indicator_label(indicator)}, year by year",
+            f"연도별 {indicator_label(indicator, lang)}의 요인",
+            lang,
+        ),
+        fontsize=10,
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6.5, frameon=False)
     return ax
 
 
@@ -251,11 +350,13 @@ def convergence_chart(
     measure: str,
     noise_floor: float | None = None,
     ax: Axes | None = None,
+    lang: str = "en",
 ) -> Axes:
     """The main index of every factor against the number of base samples, with intervals:
     lines that have settled and intervals that have shrunk mean the sample was large enough.
     """
-    ax = ax if ax is not None else new_axes()
+    _use_lang(lang)
+    ax = ax if ax is not None else new_axes((9.0, 4.2))
     rows = convergence[
         (convergence["indicator"] == indicator)
         & (convergence["year"] == year)
@@ -276,15 +377,40 @@ def convergence_chart(
             capsize=2,
             color=color,
             linestyle="--" if factor == DUMMY else "-",
-            label=DUMMY_LABEL if factor == DUMMY else factor,
+            label=factor_text(factor, lang, width=34),
         )
     if noise_floor is not None and np.isfinite(noise_floor):
-        ax.axhline(noise_floor, color=FLOOR_COLOR, linestyle=":", linewidth=1, label="noise floor")
+        ax.axhline(
+            noise_floor,
+            color=FLOOR_COLOR,
+            linestyle=":",
+            linewidth=1,
+            label=_text("noise floor", "잡음 기준선", lang),
+        )
     samples = sorted(rows["samples"].unique())
     ax.set_xscale("log", base=2)
     ax.set_xticks(samples, [str(s) for s in samples])
-    ax.set_xlabel("base samples")
+    ax.set_xlabel(_text("base samples", "기본 표본 수", lang))
     ax.set_ylabel(MEASURE_LABELS.get(measure, measure), fontsize=8)
-    ax.set_title(f"Convergence: {_output_title(indicator, year)}", fontsize=10)
-    ax.legend(loc="best", fontsize=7, frameon=False)
+    ax.set_title(
+        _text("Convergence: ", "수렴: ", lang) + _output_title(indicator, year, lang), fontsize=10
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6.5, frameon=False)
     return ax
+
+
+_KOREAN_LEGEND = {
+    FLOOR_LABEL: "잡음 기준선 (가상 입력 신뢰구간의 상단)",
+    DUMMY_LABEL: "가상 입력 (잡음)",
+    MEASURE_LABELS["S1"]: "1차 지수 S1 (단독 효과)",
+    MEASURE_LABELS["ST"]: "총 지수 ST (상호작용 포함)",
+    MEASURE_LABELS["delta"]: "delta (분포 전체의 차이)",
+    MEASURE_LABELS["mu_star_scaled"]: "mu* (결과 표준편차 단위)",
+}
+
+
+def _korean_handle(handle):
+    """A legend entry with its label in Korean."""
+    label = handle.get_label()
+    handle.set_label(_KOREAN_LEGEND.get(label, label))
+    return handle

@@ -402,3 +402,114 @@ def test_plot_functions_draw_on_a_given_axes_and_return_it(sobol_ishigami):
     morris = analytic("morris", 20)
     ax = plots.morris_scatter(morris.indices, "production_krw", 2025)
     assert "Morris" in ax.get_title()
+
+
+# --- paired effects, all parameters as factors, the size guard, labels ---------------------------
+
+BASELINE = """\
+name: small-baseline
+period: {start: 2025-01, end: 2025-12}
+runs: {replicates: 4, seed: 3}
+"""
+
+
+def test_a_paired_effect_of_a_scenario_on_itself_is_exactly_zero(small_scenario):
+    """Common random numbers: the scenario and the baseline share every draw of a replicate."""
+    scenario = load_scenario(small_scenario)
+    names = ["tariffs.reciprocal.rate", "elasticity_long_run", DUMMY]
+    values = {"tariffs.reciprocal.rate": 0.3, "elasticity_long_run": 2.1, DUMMY: 0.4}
+    own = evaluate.inputs_of(scenario, names)
+    assert own == {"tariffs.reciprocal.rate", "elasticity_long_run"}
+    effect = evaluate.paired_point(
+        scenario, 3, 2, values, OUT[:1], baseline=scenario, baseline_inputs=own,
+        scenario_inputs=own, firms=120,
+    )  # fmt: skip
+    np.testing.assert_array_equal(effect, 0.0)
+
+
+def test_a_tariff_only_the_scenario_has_moves_the_scenario_alone(small_scenario, tmp_path):
+    scenario = load_scenario(small_scenario)
+    (tmp_path / "base.yaml").write_text(BASELINE, encoding="utf-8")
+    base = load_scenario(tmp_path / "base.yaml")
+    names = ["tariffs.reciprocal.rate", "elasticity_long_run"]
+    assert evaluate.inputs_of(base, names) == {"elasticity_long_run"}
+    outputs = [Output("exports_usd_US", 2025)]
+    common = {"baseline": base, "baseline_inputs": frozenset({"elasticity_long_run"}),
+              "scenario_inputs": frozenset(names), "firms": 120}  # fmt: skip
+    low = evaluate.paired_point(scenario, 3, 1, {names[0]: 0.05, names[1]: 2.0}, outputs, **common)
+    high = evaluate.paired_point(scenario, 3, 1, {names[0]: 0.45, names[1]: 2.0}, outputs, **common)
+    assert high[0] < low[0] < 0  # a higher tariff: a larger fall in US exports than the baseline
+
+
+def test_all_factors_are_every_free_parameter_and_one_posterior(small_scenario):
+    from sim.analysis.sensitivity.design import POSTERIOR, all_factors
+    from sim.inputs.parameters import PARAMETER_NAMES, load_posterior, load_registry
+
+    scenario = load_scenario(small_scenario)
+    factors = all_factors(scenario)
+    names = [f.name for f in factors]
+    assert set(names[:2]) == {"tariffs.reciprocal.rate", "elasticity_long_run"}
+    assert names[-1] == DUMMY
+    posterior = load_posterior()
+    grouped = set(posterior.names) if posterior is not None else set()
+    registry = load_registry()
+    free = {n for n in PARAMETER_NAMES if registry[n].low < registry[n].high and n not in grouped}
+    assert free <= set(names)
+    assert not grouped & set(names)  # the fitted parameters move together, as one factor
+    assert (POSTERIOR in names) == bool(grouped)
+    prior = next(f for f in factors if f.name == "bass_q")
+    assert (
+        prior.value(0.0) == registry["bass_q"].low and prior.value(1.0) == registry["bass_q"].high
+    )
+
+
+def test_the_posterior_factor_picks_one_draw_of_the_fit(small_scenario):
+    from sim.analysis.sensitivity.design import POSTERIOR
+    from sim.inputs.parameters import load_posterior
+
+    posterior = load_posterior()
+    if posterior is None:
+        pytest.skip("no fitted posterior in calibration/")
+    scenario = load_scenario(small_scenario)
+    for u in (0.1, 0.9):
+        _, params = point_inputs(scenario, 7, 3, {POSTERIOR: u})
+        for name, value in posterior.draw(u).items():
+            assert getattr(params, name) == value
+
+
+def test_sensitivity_baseline_command_writes_effects(small_scenario, tmp_path, capsys):
+    (tmp_path / "base.yaml").write_text(BASELINE, encoding="utf-8")
+    out = tmp_path / "results"
+    argv = ["sensitivity", str(small_scenario), "--baseline", str(tmp_path / "base.yaml")]
+    argv += ["--samples", "4", "--replicates-per-point", "1", "--workers", "1", "--out", str(out)]
+    argv += ["--output", "exports_usd_US:2025", "--through-time", "none", "--lang", "ko"]
+    assert run_cli(argv) == 0
+    captured = capsys.readouterr()
+    assert "x 2 scenarios = 40 simulations of 12 months" in captured.err  # said up front
+    folder = only_folder(out / "small-sensitivity")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["baseline"]["scenario"] == "small-baseline"
+    assert "baseline.yaml" in manifest["files"]
+    assert manifest["command_line"].startswith("changwon-sim sensitivity ")
+    design = pd.read_csv(folder / "design.csv", encoding="utf-8-sig")
+    assert (design["exports_usd_US:2025"] < 0).all()  # the effect of a tariff on US sales
+    assert (folder / "figures" / "indices_exports_usd_US_2025.ko.png").is_file()
+
+
+def test_an_analysis_over_the_time_limit_is_refused_up_front(small_scenario, tmp_path, capsys):
+    out = tmp_path / "results"
+    argv = ["sensitivity", str(small_scenario), "--factors", "all", "--samples", "512"]
+    argv += ["--max-minutes", "1", "--out", str(out)]
+    assert run_cli(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: this analysis (") and "--yes" in err and "--samples" in err
+    assert not out.exists()
+
+
+def test_factor_labels_are_words_not_keys():
+    text = plots.factor_text("tariff_passthrough")
+    assert text == "Share of the tariff passed on to US\nbuyers"  # wrapped at 40 characters
+    assert plots.factor_text("macro.producer_price_growth") == "Producer-price inflation"
+    assert plots.factor_text("dummy") == "A dummy input (the noise floor)"
+    assert plots.factor_text("payout_rate") == "Payout rate"  # no wording: the name, readable
+    assert "가상 입력" in plots.factor_text("dummy", "ko")

@@ -19,12 +19,14 @@ import time
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+import numpy as np
 import pytest
 from local_cluster import local_cluster
 
 import sim.ensemble.execution
 import sim.ensemble.results
 from sim.ensemble.execution import CHUNK_REPLICATES
+from sim.inputs.parameters import PARAMETER_NAMES
 from sim.model import rules
 from sim.model.indicators import INDICATOR_NAMES
 
@@ -161,13 +163,28 @@ class LimitedWriter(io.RawIOBase):
         return len(data)
 
 
-CHUNK_FILE_BYTES = CHUNK_REPLICATES * MONTHS * len(INDICATOR_NAMES) * 8 + 128  # .npy header
+def npy_bytes(array: np.ndarray) -> int:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return len(buffer.getvalue())
+
+
+#: A saved chunk: its indicators, then the names and values of the inputs drawn per replicate
+#: (the scenario has no `uncertain` inputs: the model parameters).
+CHUNK_FILE_BYTES = (
+    npy_bytes(np.zeros((CHUNK_REPLICATES, MONTHS, len(INDICATOR_NAMES))))
+    + npy_bytes(np.array(sorted(PARAMETER_NAMES), dtype=str))
+    + npy_bytes(np.zeros((CHUNK_REPLICATES, len(PARAMETER_NAMES))))
+)
+#: Free space beyond the first chunk: less than the second chunk (5 replicates) needs, with
+#: room for a few more drawn inputs per replicate.
+SPARE_BYTES = 4000
 
 
 def test_a_disk_that_fills_up_while_saving_chunks_stops_cleanly_and_resumes(
     scenario, reference, tmp_path, monkeypatch
 ):
-    disk = FullDisk(capacity=CHUNK_FILE_BYTES + 1000)  # room for the first chunk only
+    disk = FullDisk(capacity=CHUNK_FILE_BYTES + SPARE_BYTES)  # room for the first chunk only
     monkeypatch.setattr(sim.ensemble.execution, "open", disk, raising=False)
     code, out, err = cli(*run_argv(scenario, tmp_path))
     assert disk.failures == 1
@@ -188,7 +205,7 @@ def test_a_full_disk_while_saving_chunks_names_the_folder_and_leaves_no_partial_
     scenario, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(
-        sim.ensemble.execution, "open", FullDisk(CHUNK_FILE_BYTES + 1000), raising=False
+        sim.ensemble.execution, "open", FullDisk(CHUNK_FILE_BYTES + SPARE_BYTES), raising=False
     )
     code, _, err = cli(*run_argv(scenario, tmp_path))
     line = one_error_line(err)
@@ -353,7 +370,7 @@ def test_a_worker_killed_mid_run_costs_time_not_results(dask_cluster, tmp_path):
     assert victim.wait(timeout=10) == -signal.SIGKILL
     assert run.returncode == 0, err
     (folder,) = results_in(tmp_path / "dask")
-    assert Path(out.strip()) == folder
+    assert f"Results: {folder}" in out.splitlines()
 
     reference = tmp_path / "reference"
     code, _, err = cli(*run_argv(scenario, reference))
@@ -407,7 +424,7 @@ def test_a_relative_out_is_under_the_current_folder_and_nothing_is_written_elsew
     before = tree(tmp_path)
     code, out, err = cli(*run_argv(local, "rel/results"))
     assert code == 0, err
-    printed = Path(out.strip())
+    (printed,) = [Path(x.removeprefix("Results: ")) for x in out.splitlines() if "Results: " in x]
     assert not printed.is_absolute() and printed.parts[:3] == ("rel", "results", "faults")
     assert (cwd / printed / "annual.csv").is_file()
     added = tree(tmp_path) - before

@@ -315,7 +315,8 @@ def test_yes_runs_what_the_limit_refuses(scenario, tmp_path):
     assert code == 2 and "would take" in err and not (tmp_path / "refused").exists()
     code, stdout, err = cli(*argv, "--yes", "--out", str(tmp_path / "confirmed"))
     assert code == 0, err
-    assert Path(stdout.strip()).is_dir()
+    (printed,) = [line for line in stdout.splitlines() if line.startswith("Results: ")]
+    assert Path(printed.removeprefix("Results: ")).is_dir()
 
 
 def test_a_run_over_the_memory_limit_is_refused(scenario, tmp_path, no_simulation):

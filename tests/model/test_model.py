@@ -309,7 +309,7 @@ def test_a_us_tariff_lowers_us_exports_with_drawn_parameters(tmp_path_factory, r
     assert first_year.all()
 
 
-# --- the economics of the order book, the won and the region ---------------------------------------
+# --- the economics of the order book, the won and the region ------------------------------------
 
 BOOK_ONLY = "name: book-only\nperiod: {start: 2025-01, end: 2030-12}\n"
 

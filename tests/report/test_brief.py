@@ -371,19 +371,83 @@ def test_html_is_self_contained(briefs):
         assert "<strong>" in page and "**" not in page
 
 
-def test_an_existing_brief_is_never_overwritten(runs, briefs):
+def test_a_new_brief_replaces_the_previous_one_of_its_language_and_format(runs, briefs):
     folder = runs["tariff"]
-    before = (folder / "brief.md").read_bytes()
+    korean = (folder / "brief.ko.md").read_bytes()
     code = cli_main(["brief", str(folder), "--lang", "en"])
     assert code == 0
-    assert (folder / "brief.md").read_bytes() == before
-    second = (folder / "brief-2.md").read_text(encoding="utf-8")
-    assert "figures/brief-2_fan_production_krw.png" in second
-    assert (folder / "figures" / "brief-2_fan_production_krw.png").is_file()
+    again = (folder / "brief.md").read_text(encoding="utf-8")
     # without a baseline the brief says so, and names no baseline figures
-    assert "No baseline comparison was made" in second
-    assert "brief-2_compare" not in second
-    assert not list(folder.glob(".*tmp*"))
+    assert "No baseline comparison was made" in again
+    assert "brief_compare" not in again
+    assert (folder / "brief.ko.md").read_bytes() == korean  # another language: left alone
+    assert not list(folder.glob("brief-*")) and not list(folder.glob(".*tmp*"))
+    # put back the brief with the baseline for the tests that read it
+    assert cli_main(["brief", str(folder), "--lang", "en", "--baseline", str(runs["base"])]) == 0
+
+
+def test_word_brief_has_the_korean_title_tables_and_figures(runs):
+    import docx
+
+    folder = runs["tariff"]
+    code = cli_main(
+        ["brief", str(folder), "--lang", "ko", "--baseline", str(runs["base"]), "--format", "docx"]
+    )
+    assert code == 0
+    word = docx.Document(str(folder / "brief.ko.docx"))
+    texts = [p.text for p in word.paragraphs]
+    # the scenario's title is English: the Korean brief gets a Korean one, the original kept
+    assert texts[0] == "정책 브리프: 미국 관세 25% 시나리오"
+    assert any("원제: US tariff of 25% from April 2025" in t for t in texts)
+    assert "요약" in texts and "과거 예측의 적중 기록" in texts
+    assert len(word.tables) >= 2 and len(word.inline_shapes) >= 6  # fan and difference charts
+    table = word.tables[0]
+    assert table.rows[0].cells[0].text == "연도"
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["indicators"]["production_krw"]  # the table quotes the run's own numbers
+    fonts = word.styles["Normal"].element.rPr.rFonts
+    assert fonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia")
+
+
+def test_a_brief_title_can_be_given(runs):
+    folder = runs["tariff"]
+    assert (
+        cli_main(["brief", str(folder), "--lang", "ko", "--title", "관세 점검", "--format", "md"])
+        == 0
+    )
+    assert (
+        (folder / "brief.ko.md").read_text(encoding="utf-8").startswith("# 정책 브리프: 관세 점검")
+    )
+    assert cli_main(["brief", str(folder), "--lang", "ko", "--baseline", str(runs["base"])]) == 0
+
+
+def test_pdf_brief_prints_hangul(runs, tmp_path):
+    import shutil
+
+    from sim.report.brief.pdf import find_browser
+
+    if find_browser() is None:
+        pytest.skip("Chromium is not installed (.ci/run installs it)")
+    folder = runs["tariff"]
+    assert cli_main(["brief", str(folder), "--lang", "ko", "--format", "pdf"]) == 0
+    pdf = (folder / "brief.ko.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        import subprocess
+
+        text = subprocess.run(
+            ["pdftotext", str(folder / "brief.ko.pdf"), "-"], capture_output=True, text=True
+        ).stdout
+        assert "정책 브리프" in text and "요약" in text
+
+
+def test_a_pdf_without_a_browser_is_a_one_line_error(runs, monkeypatch, capsys):
+    monkeypatch.setenv("CHANGWON_SIM_BROWSER", "/nonexistent/chromium")
+    folder = runs["tariff"]
+    before = sorted(p.name for p in folder.iterdir())
+    assert cli_main(["brief", str(folder), "--lang", "en", "--format", "pdf"]) == 2
+    assert "apt-get install chromium" in one_line_error(capsys)
+    assert sorted(p.name for p in folder.iterdir()) == before
 
 
 def test_sensitivity_drivers_are_read_when_present(runs):
@@ -514,3 +578,18 @@ def test_a_baseline_with_another_seed_exits_2(runs, capsys):
 
 def test_a_scenario_folder_with_one_run_is_accepted(runs):
     assert load_run(runs["base"].parent).path == runs["base"]
+
+
+def test_a_folder_whose_files_changed_is_refused(runs, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(runs["tariff"], copy)
+    for old in copy.glob("brief*"):
+        old.unlink()
+    annual = copy / "annual.csv"
+    annual.write_bytes(annual.read_bytes().replace(b"production_krw", b"production_krw ", 1))
+    assert cli_main(["brief", str(copy), "--lang", "en", "--format", "md"]) == 2
+    err = one_line_error(capsys)
+    assert "annual.csv: changed since the run wrote it" in err
+    assert not list(copy.glob("brief*"))

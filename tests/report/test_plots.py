@@ -98,9 +98,10 @@ def test_fan_chart_english(summary):
     history = load_history()["production_krw"]
     ax = plots.fan_chart(None, summary, "production_krw", history, replicates=20)
     assert ax.get_title() == "Production"
-    assert ax.get_ylabel() == "trillion KRW"
+    assert ax.get_ylabel() == "trillion KRW, nominal"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["90% of runs", "50% of runs", "Median", "Reported (KICOX)"]
+    # the 80% band is the range the headline and briefs quote
+    assert labels == ["80% of runs", "50% of runs", "Median", "Reported (KICOX)"]
     median, hist = ax.get_lines()
     # the median in trillion KRW, the history as black markers and line
     row = summary[(summary["indicator"] == "production_krw")].set_index("year")
@@ -126,10 +127,18 @@ def test_fan_chart_leaves_out_partial_years_of_flows(summary):
 
 
 def test_fan_chart_falls_back_to_nearest_quantiles_and_says_so(summary):
-    narrow = summary.drop(columns=["q25", "q75"])
+    narrow = summary.drop(columns=["q10", "q90"])
     ax = plots.fan_chart([2025, 2026], narrow, "active_firms")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[:2] == ["90% of runs", "80% of runs"]  # q10-q90 stands in for the 50% band
+    assert labels[:2] == ["90% of runs", "50% of runs"]  # q05-q95 stands in for the 80% band
+
+
+def test_fan_chart_carries_the_scenario_title_and_a_source_line(summary):
+    ax = plots.fan_chart(
+        None, summary, "production_krw", scenario_title="Tariff 15%", source="Source: here"
+    )
+    assert ax.figure.get_suptitle() == "Tariff 15%"
+    assert "Source: here" in [t.get_text() for t in ax.figure.texts]
 
 
 def test_region_indicators_are_labelled_as_estimates(summary):
@@ -158,7 +167,7 @@ def test_korean_fan_chart_has_no_missing_glyphs(summary):
             None, summary, "region_production_krw", history.get("region_production_krw"), lang="ko"
         )
         assert ax.get_title() == "단지 밖 지역 생산유발액 (산업연관 추정)"
-        assert ax.get_ylabel() == "조원"
+        assert ax.get_ylabel() == "조원, 경상가격"
         return ax
 
     assert render_collecting_problems(draw) == []

@@ -23,6 +23,10 @@ DEFAULT_SAMPLES: dict[str, int] = {"sobol": 512, "morris": 50, "delta": 1024}
 MAIN_MEASURE: dict[str, str] = {"sobol": "ST", "morris": "mu_star_scaled", "delta": "delta"}
 DEFAULT_OUTPUT_INDICATORS: tuple[str, ...] = ("production_krw", "exports_usd", "employment")
 DUMMY = "dummy"
+#: The grouped factor of `--factors all`: one uniform number picks a draw of the calibration
+#: posterior by weight, so the fitted parameters move together as the fit says they do.
+POSTERIOR = "posterior"
+FACTOR_SETS: tuple[str, ...] = ("scenario", "all")
 MORRIS_LEVELS = 4
 #: Seed blocks the dummy chooses from; many, so that two different dummy values practically
 #: never share seeds (a shared block would hide noise from the dummy's index).
@@ -60,10 +64,22 @@ class Factor:
 
         if self.name == DUMMY:
             return "dummy"
+        if self.name == POSTERIOR:
+            return "posterior"
         return "parameter" if self.name in PARAMETER_NAMES else "scenario path"
 
     def describe(self) -> dict[str, Any]:
         """Plain data for the manifest."""
+        if self.name == POSTERIOR:
+            from sim.inputs.parameters import load_posterior
+
+            posterior = load_posterior()
+            return {
+                "name": self.name,
+                "kind": self.kind,
+                "role": "a uniform number picks one weighted draw of the calibration posterior",
+                "parameters": list(posterior.names) if posterior is not None else [],
+            }
         if self.distribution is None:
             return {
                 "name": self.name,
@@ -79,9 +95,11 @@ class Factor:
         }
 
 
-def scenario_factors(scenario) -> list[Factor]:
-    """The scenario's `uncertain` inputs, in file order, then the dummy factor."""
+def scenario_factors(scenario, extra: Sequence[tuple[str, Any]] = ()) -> list[Factor]:
+    """The scenario's `uncertain` inputs, in file order (then `extra` ones, a baseline's own),
+    then the dummy factor."""
     factors = [Factor(name, dist) for name, dist in scenario.uncertain.items()]
+    factors += [Factor(name, dist) for name, dist in extra if name not in scenario.uncertain]
     if not factors:
         raise SensitivityError(
             f"scenario {scenario.name!r} has no `uncertain` inputs: nothing to analyse "
@@ -89,6 +107,36 @@ def scenario_factors(scenario) -> list[Factor]:
         )
     if any(f.name == DUMMY for f in factors):
         raise SensitivityError(f"an uncertain input may not be called {DUMMY!r}")
+    return [*factors, Factor(DUMMY)]
+
+
+def all_factors(scenario, extra: Sequence[tuple[str, Any]] = ()) -> list[Factor]:
+    """`--factors all`: the scenario's `uncertain` inputs, then every other model parameter over
+    its registry range (the triangular prior runs draw from), the parameters the calibration
+    posterior draws as one factor (`POSTERIOR`), and the dummy.
+
+    Parameters the scenario fixes (`parameters:`) are not factors; nor are those with an empty
+    range. `extra` names more `uncertain` inputs to include (a baseline's own).
+    """
+    from sim.inputs.parameters import PARAMETER_NAMES, load_posterior, load_registry
+    from sim.inputs.scenario_fields import Triangular
+
+    factors = [Factor(name, dist) for name, dist in scenario.uncertain.items()]
+    factors += [Factor(name, dist) for name, dist in extra if name not in scenario.uncertain]
+    if any(f.name in (DUMMY, POSTERIOR) for f in factors):
+        raise SensitivityError(f"an uncertain input may not be called {DUMMY!r} or {POSTERIOR!r}")
+    taken = {f.name for f in factors} | set(scenario.parameters)
+    posterior = load_posterior()
+    grouped = set(posterior.names) if posterior is not None else set()
+    registry = load_registry()
+    for name in PARAMETER_NAMES:
+        spec = registry[name]
+        if name in taken or name in grouped or not spec.low < spec.high:
+            continue
+        prior = Triangular(dist="triangular", low=spec.low, mode=spec.value, high=spec.high)
+        factors.append(Factor(name, prior))
+    if grouped - taken:
+        factors.append(Factor(POSTERIOR))
     return [*factors, Factor(DUMMY)]
 
 

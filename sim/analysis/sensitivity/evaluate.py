@@ -14,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from sim.analysis.sensitivity.design import DUMMY, NOISE_BLOCKS, Output, SensitivityError, as_output
+from sim.analysis.sensitivity.design import (
+    DUMMY,
+    NOISE_BLOCKS,
+    POSTERIOR,
+    Output,
+    SensitivityError,
+    as_output,
+)
 from sim.ensemble.execution import ChunkStore, Executor, chunks, make_executor
 from sim.model.indicators import COLUMN, annual_from_monthly
 
@@ -50,12 +57,19 @@ def point_inputs(
     """The scenario and parameters of one replicate at a design point.
 
     As `sim.ensemble.replicate.replicate_inputs`, minus the draws of `uncertain`: parameters come
-    from their priors (the replicate's parameter stream; central values with `fixed_parameters`),
-    then the scenario's point overrides, then the design point's values (parameter names via
+    from their priors and the posterior, drawn by name as in runs (central values with
+    `fixed_parameters`),
+    then the posterior draw the `POSTERIOR` factor picks (if it is a factor), then the
+    scenario's point overrides, then the design point's values (parameter names via
     `Parameters.replace`, dotted paths via `apply_values`). The dummy sets nothing.
     """
     from sim.ensemble.replicate import input_uniform
-    from sim.inputs.parameters import PARAMETER_NAMES, central_parameters, draw_parameters
+    from sim.inputs.parameters import (
+        PARAMETER_NAMES,
+        central_parameters,
+        draw_parameters,
+        load_posterior,
+    )
     from sim.inputs.scenario import apply_values
 
     params = (
@@ -63,9 +77,14 @@ def point_inputs(
         if fixed_parameters
         else draw_parameters(lambda name: input_uniform(seed, replicate, name))
     )
+    posterior = load_posterior() if POSTERIOR in values else None
+    if posterior is not None:
+        params = params.replace(**posterior.draw(float(values[POSTERIOR])))
     params = params.replace(**scenario.parameters)
     params = params.replace(**{k: v for k, v in values.items() if k in PARAMETER_NAMES})
-    paths = {k: v for k, v in values.items() if k not in PARAMETER_NAMES and k != DUMMY}
+    paths = {
+        k: v for k, v in values.items() if k not in PARAMETER_NAMES and k not in (DUMMY, POSTERIOR)
+    }
     if paths:
         scenario = apply_values(scenario, paths)
     return scenario, params
@@ -93,6 +112,80 @@ def simulate_point(
     years, annual = annual_from_monthly(model.indicators, months)
     row = {int(y): k for k, y in enumerate(years)}
     return np.array([annual[row[o.year], COLUMN[o.indicator]] for o in outputs])
+
+
+def paired_point(
+    scenario,
+    seed: int,
+    replicate: int,
+    values: Mapping[str, float],
+    outputs: Sequence[Output],
+    *,
+    baseline,
+    baseline_inputs: frozenset[str],
+    scenario_inputs: frozenset[str],
+    firms: int | None = None,
+    fixed_parameters: bool = False,
+) -> np.ndarray:
+    """The effect of a scenario at a design point: its outputs minus the baseline's, both run
+    with the same seed, replicate and factor values (common random numbers), so that what the
+    two share — parameters, population, monthly shocks — cancels out of the difference.
+
+    `baseline_inputs` and `scenario_inputs` (see `inputs_of`) name the factors that exist in each
+    (parameters, and the dotted paths it has): a tariff only the scenario imposes moves the
+    scenario alone.
+    """
+
+    def own(names: frozenset[str]) -> dict[str, float]:
+        return {k: v for k, v in values.items() if k in names or k in (DUMMY, POSTERIOR)}
+
+    alternative = simulate_point(
+        scenario, seed, replicate, own(scenario_inputs), outputs, firms, fixed_parameters
+    )
+    base = simulate_point(
+        baseline, seed, replicate, own(baseline_inputs), outputs, firms, fixed_parameters
+    )
+    return alternative - base
+
+
+def inputs_of(scenario, names: Sequence[str]) -> frozenset[str]:
+    """The factor names that are inputs of `scenario`: parameter names, and dotted paths that
+    exist in it (a tariff's rate exists only in a scenario that lists that tariff)."""
+    from sim.inputs.parameters import PARAMETER_NAMES
+    from sim.inputs.scenario import apply_values
+    from sim.inputs.scenario_errors import ScenarioError
+
+    found = set()
+    for name in names:
+        if name in PARAMETER_NAMES:
+            found.add(name)
+        elif name not in (DUMMY, POSTERIOR):
+            try:
+                value = _current_value(scenario, name)
+            except (KeyError, IndexError, TypeError, ValueError):
+                continue
+            try:
+                apply_values(scenario, {name: value})
+            except ScenarioError:
+                continue
+            found.add(name)
+    return frozenset(found)
+
+
+def _current_value(scenario, path: str) -> float:
+    """The number at a dotted path of the scenario (KeyError if there is none)."""
+    data = scenario.model_dump(mode="json")
+    node = data
+    for part in path.split("."):
+        if isinstance(node, list):  # list items are addressed by their `name`
+            node = next(
+                (item for item in node if isinstance(item, dict) and item.get("name") == part), None
+            )
+            if node is None:
+                raise KeyError(path)
+        else:
+            node = node[part]
+    return float(node)
 
 
 # ---------------------------------------------------------------------------------------------

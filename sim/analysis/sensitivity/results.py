@@ -38,15 +38,9 @@ def design_table(result: SensitivityResult) -> pd.DataFrame:
 
 def sensitivity_manifest(result: SensitivityResult, scenario=None) -> dict[str, Any]:
     """manifest.json contents (without `files` and `created_utc`, added when writing)."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
     from sim import MODEL_VERSION, __version__
+    from sim.ensemble.results import library_versions
 
-    try:
-        salib_version = version("SALib")
-    except PackageNotFoundError:  # pragma: no cover - metadata missing in odd installs
-        salib_version = "unknown"
     manifest: dict[str, Any] = {
         "command": "sensitivity",
         "method": result.method,
@@ -89,13 +83,21 @@ def sensitivity_manifest(result: SensitivityResult, scenario=None) -> dict[str, 
         "partial_key": result.partial_key,
         "package_version": __version__,
         "model_version": MODEL_VERSION,
-        "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "SALib": salib_version,
-        },
+        "versions": library_versions(),
         "timings": dict(result.timings),
     }
+    if result.baseline is not None:
+        from sim.inputs.scenario_files import scenario_hash
+
+        manifest["baseline"] = {
+            "scenario": result.baseline.name,
+            "title": result.baseline.title,
+            "scenario_hash": scenario_hash(result.baseline),
+        }
+        manifest["outputs_are"] = (
+            "paired effects: the scenario's output minus the baseline's, each design point and "
+            "replicate run for both with the same seed and factor values (common random numbers)"
+        )
     if scenario is not None:
         from sim.inputs.parameters import registry_id
         from sim.inputs.scenario_files import scenario_hash
@@ -149,6 +151,8 @@ def write_sensitivity_results(
         yield "design.csv", csv_bytes(design_table(result))
         if scenario is not None:
             yield "scenario.yaml", resolved_yaml(scenario).encode("utf-8")
+        if result.baseline is not None:
+            yield "baseline.yaml", resolved_yaml(result.baseline).encode("utf-8")
         if figures is not None:
             yield from figures(result, title)
 

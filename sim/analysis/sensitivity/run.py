@@ -70,6 +70,8 @@ from sim.analysis.sensitivity.evaluate import (
     PointModel,
     chunk_points,
     evaluate_replicates,
+    inputs_of,
+    paired_point,
     simulate_point,
 )
 from sim.analysis.sensitivity.indices import analyse_all, floor_rule, noise_table, review
@@ -98,6 +100,8 @@ class SensitivityResult:
     warnings: list[str]
     timings: dict[str, float] = field(default_factory=dict)
     partial_key: str | None = None
+    #: The baseline of a paired analysis (outputs are scenario minus baseline), else None.
+    baseline: Any = None
 
     @property
     def main_measure(self) -> str:
@@ -180,6 +184,7 @@ def run_sensitivity(
     out_root: Path | None = None,
     resume: bool = False,
     on_chunk_done: Callable[[int], None] | None = None,
+    baseline=None,
 ) -> SensitivityResult:
     """Design, evaluate and analyse: the whole sensitivity analysis of a scenario.
 
@@ -190,7 +195,9 @@ def run_sensitivity(
     replicate at a point (tests use analytic functions; then `scenario` may be None if factors,
     outputs and seed are given). With
     `out_root`, finished chunks are kept under `out_root/.partial/` (see `partial_folder`)
-    and `resume` reuses them.
+    and `resume` reuses them. With a `baseline` scenario, every output is the paired effect
+    scenario minus baseline (`evaluate.paired_point`: common random numbers, so the noise the two
+    share cancels); factors that exist only in one of them move that one alone.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -209,8 +216,22 @@ def run_sensitivity(
         evaluated += [o for o in years if o not in evaluated]
     if seed is None:
         seed = int(scenario.runs.seed)
-    if model is None and fixed_parameters:
+    model_name = _model_name(model)
+    if baseline is not None:
+        from sim.inputs.scenario_files import scenario_hash
+
+        names = [f.name for f in factors]
+        model = functools.partial(
+            model or paired_point,
+            baseline=baseline,
+            baseline_inputs=inputs_of(baseline, names),
+            scenario_inputs=inputs_of(scenario, names),
+            fixed_parameters=fixed_parameters,
+        )
+        model_name = f"paired_point(baseline={scenario_hash(baseline)}, fixed={fixed_parameters})"
+    elif model is None and fixed_parameters:
         model = functools.partial(simulate_point, fixed_parameters=True)
+        model_name = _model_name(model)
     design = make_design(method, [f.name for f in factors], samples, seed, second_order)
     values = design_values(design, factors)
     timings["design_seconds"] = time.perf_counter() - started
@@ -231,7 +252,7 @@ def run_sensitivity(
             fixed_parameters=fixed_parameters,
             chunk_points=chunk_points(replicates_per_point),
             design=design.sha256(),
-            model=_model_name(model),
+            model=model_name,
         )
         name = scenario.name if scenario is not None else "analytic"
         folder = partial_folder(out_root, name, key)
@@ -278,4 +299,5 @@ def run_sensitivity(
         warnings=notes,
         timings={k: round(v, 3) for k, v in timings.items()},
         partial_key=key,
+        baseline=baseline,
     )

@@ -358,4 +358,65 @@ def calibration_section(run: RunFolder, lang: str) -> list[Block]:
             )
         )
     )
+    cited = published_sources([*sources.values(), *_parameter_sources()])
+    if cited:
+        blocks.append(Paragraph(text(lang, "sources_published")))
+        blocks.append(Bullets(tuple(md(line) for line in cited)))
+    blocks += record_section(lang)
+    return blocks
+
+
+def _parameter_sources() -> list[str]:
+    from sim.inputs.parameters import load_registry
+
+    try:
+        return [spec.source for spec in load_registry().values()]
+    except (OSError, ValueError):
+        return []
+
+
+def published_sources(texts: list[str]) -> list[str]:
+    """'outlet, date: what it says' for every entry of SOURCES.md the texts cite, in file order."""
+    from sim.inputs.sources import load_sources
+
+    try:
+        sources = load_sources()
+    except (OSError, ValueError):
+        return []
+    keys = {entry.key for t in texts for entry in sources.cited_in(t)}
+    return [f"{e.citation}: {e.says}" for e in sources.entries if e.key in keys]
+
+
+def record_section(lang: str) -> list[Block]:
+    """How often ranges made the same way held the outcome in past years (rolling out-of-sample
+    checks of `changwon-sim validate`), in words."""
+    from sim.inputs.paths import CALIBRATION_DIR
+
+    blocks: list[Block] = [Heading(text(lang, "record"), 3)]
+    try:
+        validation = json.loads(
+            (CALIBRATION_DIR / "validation" / "validation.json").read_text(encoding="utf-8")
+        )
+        checks = [c for c in validation.get("rolling", []) if "in90" in c and "in50" in c]
+    except (OSError, ValueError, AttributeError):
+        checks = []
+    if not checks:
+        return [*blocks, Paragraph(text(lang, "no_record"))]
+    origins = sorted({int(c["origin"]) for c in checks if "origin" in c})
+    horizons = max((int(c.get("horizon", 1)) for c in checks), default=1)
+    shown = ", ".join(str(o) for o in origins)
+    blocks.append(
+        Paragraph(
+            text(
+                lang,
+                "record_text",
+                origins=shown,
+                horizons=horizons,
+                in90=sum(1 for c in checks if c["in90"]),
+                in50=sum(1 for c in checks if c["in50"]),
+                total=len(checks),
+                id=md(validation.get("fit_id", "?")),
+            )
+        )
+    )
     return blocks

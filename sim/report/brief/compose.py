@@ -74,12 +74,16 @@ def build_brief(
     years: Sequence[int] | None = None,
     sensitivity: Path | str | None = "auto",
     command: str | None = None,
+    title: str | None = None,
 ) -> Document:
     """The brief's content in `lang`: headline, tables, chances, figures, assumptions, footer.
 
     `sensitivity`: "auto" looks for the newest sensitivity run of the scenario next to the
     results folder; a path reads that indices.csv; None leaves the section at "not run".
     `command` is the brief command shown in the footer (default: built from the arguments).
+    `title` replaces the scenario's title; without it a Korean brief of a scenario whose title
+    has no Hangul gets a Korean title made from what the scenario contains (`wording.korean_title`)
+    and keeps the original title in its subtitle.
     """
     numbers.check_lang(lang)
     comparison = compare_runs(run, baseline) if baseline is not None else None
@@ -87,28 +91,35 @@ def build_brief(
     if sensitivity == "auto":
         sensitivity = find_sensitivity(run.path)
     sens = read_sensitivity(Path(sensitivity)) if sensitivity else None
-    title = text(lang, "title", title=md(run.title))
-    blocks: list[Block] = [
-        Paragraph(
-            text(
-                lang,
-                "subtitle",
-                name=run.name,
-                replicates=run.replicates,
-                date=str(run.manifest.get("created_utc", ""))[:10],
-            )
-        )
+    shown_title, original = run.title, ""
+    if title:
+        shown_title = title
+    elif lang == "ko" and not wording.has_hangul(run.title):
+        shown_title, original = wording.korean_title(run.scenario), run.title
+    heading = text(lang, "title", title=md(shown_title))
+    subtitle = text(
+        lang,
+        "subtitle",
+        name=run.name,
+        replicates=run.replicates,
+        date=str(run.manifest.get("created_utc", ""))[:10],
+    )
+    if original:
+        subtitle += " · " + text(lang, "original_title", title=md(original))
+    blocks: list[Block] = [Paragraph(subtitle)]
+    blocks += [
+        Heading(text(lang, "summary")),
+        Paragraph(_headline(run, comparison, picked, lang, shown_title)),
     ]
-    blocks += [Heading(text(lang, "summary")), Paragraph(_headline(run, comparison, picked, lang))]
     blocks += _year_table(run, lang)
     blocks += _baseline_section(run, comparison, picked, lang)
     blocks += _figures(run, comparison, lang)
-    blocks += _drivers(sens, str(run.manifest["scenario_hash"]), lang)
+    blocks += _drivers(sens, run, lang)
     blocks += assumptions_section(run, comparison, lang)
     blocks += calibration_section(run, lang)
     blocks += _caveats(run, comparison, lang)
     blocks += _footer(run, comparison, lang, command)
-    return Document(lang, title, tuple(blocks))
+    return Document(lang, heading, tuple(blocks))
 
 
 def _summary_entry(run: RunFolder, indicator: str, year: int) -> dict[str, Any]:
@@ -139,7 +150,13 @@ def _short_diff(comparison: Comparison | None, indicator: str, year: int, lang: 
     return text(lang, "item_diff", diff=wording.diff_short(row["q10_pct"], row["q90_pct"], lang))
 
 
-def _headline(run: RunFolder, comparison: Comparison | None, years: list[int], lang: str) -> str:
+def _headline(
+    run: RunFolder,
+    comparison: Comparison | None,
+    years: list[int],
+    lang: str,
+    title: str | None = None,
+) -> str:
     """The summary paragraph: key ranges with units, years and basis, and the baseline gap."""
     first, *rest = HEADLINE_INDICATORS
     year = years[0]
@@ -151,7 +168,7 @@ def _headline(run: RunFolder, comparison: Comparison | None, years: list[int], l
     sentences = [
         wording.headline_first(
             lang,
-            title=text(lang, "scenario_title", title=md(run.title)),
+            title=text(lang, "scenario_title", title=md(title or run.title)),
             year=year,
             noun=_noun(first, lang),
             range_text=rng,
@@ -413,7 +430,42 @@ def _output_label(output: str, lang: str) -> str:
     return f"{year}년 {label}" if lang == "ko" else f"{label} in {year}"
 
 
-def _drivers(sens: Sensitivity | None, run_hash: str, lang: str) -> list[Block]:
+def _same_inputs(run: RunFolder, sens: Sensitivity) -> bool:
+    """Whether the sensitivity analysis studied this run's scenario: the same resolved scenario
+    apart from `runs` and `outputs` (a run's replicates and seed do not change its inputs)."""
+    from sim.inputs.safe_yaml import YamlError, load_file
+
+    path = Path(sens.path).parent / "scenario.yaml"
+    try:
+        studied = load_file(path).data
+    except (OSError, YamlError):
+        return not sens.scenario_hash or sens.scenario_hash == run.manifest.get("scenario_hash")
+    if not isinstance(studied, dict):
+        return False
+
+    def inputs(data: dict) -> str:
+        import json
+
+        kept = {k: v for k, v in data.items() if k not in ("runs", "outputs")}
+        return json.dumps(kept, sort_keys=True, default=str)
+
+    return inputs(studied) == inputs(run.scenario)
+
+
+def _sensitivity_figure(sens: Sensitivity, output: str, lang: str) -> Figure | None:
+    """The index chart the sensitivity run drew for `output`, in `lang` if it drew one."""
+    stem = output.replace(":", "_")
+    folder = Path(sens.path).parent / "figures"
+    for name in ([f"indices_{stem}.ko.png"] if lang == "ko" else []) + [f"indices_{stem}.png"]:
+        path = folder / name
+        if path.is_file():
+            label = _output_label(output, lang)
+            caption = text(lang, "sensitivity_caption", output=label)
+            return Figure(f"sensitivity_{stem}", path.read_bytes(), caption, label)
+    return None
+
+
+def _drivers(sens: Sensitivity | None, run: RunFolder, lang: str) -> list[Block]:
     blocks: list[Block] = [Heading(text(lang, "drivers"))]
     if sens is None:
         return [*blocks, Paragraph(text(lang, "no_sensitivity"))]
@@ -423,7 +475,7 @@ def _drivers(sens: Sensitivity | None, run_hash: str, lang: str) -> list[Block]:
         return [*blocks, Paragraph(text(lang, "sensitivity_unreadable", path=shown, reason=reason))]
     index_name = text(lang, f"index_{sens.index_kind}")
     items = []
-    if sens.scenario_hash and sens.scenario_hash != run_hash:
+    if not _same_inputs(run, sens):
         # Drivers of another version of the scenario may not be this one's: say so.
         items.append(text(lang, "sensitivity_other_version", hash=sens.scenario_hash[:8]))
     # The outputs asked for, else the headline indicators first; at most four keep it short.
@@ -469,6 +521,9 @@ def _drivers(sens: Sensitivity | None, run_hash: str, lang: str) -> list[Block]:
     explain = text(lang, "index_explain_total") + " " if sens.index_kind == "total" else ""
     explain += text(lang, "noise_explain")
     blocks.append(Paragraph(explain))
+    figure = _sensitivity_figure(sens, ordered[0], lang) if ordered else None
+    if figure is not None:
+        blocks.append(figure)
     return blocks
 
 

@@ -108,6 +108,7 @@ def load_run(path: str | Path) -> RunFolder:
     missing = [name for name in RUN_FILES if not (path / name).is_file()]
     if missing:
         raise BriefError(f"{path}: not a complete results folder (missing {', '.join(missing)})")
+    check_files(path, manifest)
     for key in ("seed", "replicates", "scenario_hash"):
         if key not in manifest:
             raise BriefError(f"{path / 'manifest.json'}: no '{key}' (not a run manifest)")
@@ -126,6 +127,26 @@ def load_run(path: str | Path) -> RunFolder:
     ):
         raise BriefError(f"{path / 'summary.json'}: not a run summary")
     return RunFolder(path, manifest, scenario, annual, summary)
+
+
+def check_files(path: Path, manifest: dict[str, Any]) -> None:
+    """Refuse (BriefError) a folder whose files no longer match the sha256 its manifest records:
+    a brief must quote the numbers the run wrote, not numbers edited since."""
+    import hashlib
+
+    for name, expected in sorted((manifest.get("files") or {}).items()):
+        file = path / name
+        if not file.is_file():
+            raise BriefError(f"{path}: {name} is missing (the manifest lists it)")
+        digest = hashlib.sha256()
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != expected:
+            raise BriefError(
+                f"{file}: changed since the run wrote it (its sha256 no longer matches "
+                "manifest.json); run the scenario again for a brief"
+            )
 
 
 def check_paired(run: RunFolder, base: RunFolder) -> None:

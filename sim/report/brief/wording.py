@@ -125,6 +125,7 @@ FACTOR = {
         "us_export_share_electrical_electronics": "전기전자 업종의 대미 수출 비중",
         "us_export_share_steel": "철강 업종의 대미 수출 비중",
         "dummy": "가상 입력 (잡음 기준선)",
+        "posterior": "보정된 매개변수 (사후분포 추출)",
     },
     "en": {
         "macro.krw_per_usd": "the won/dollar exchange rate",
@@ -154,6 +155,7 @@ FACTOR = {
         "us_export_share_electrical_electronics": "the US share of electrical exports",
         "us_export_share_steel": "the US share of steel exports",
         "dummy": "a dummy input (the noise floor)",
+        "posterior": "the calibrated parameters (a draw of the posterior)",
     },
 }
 
@@ -172,6 +174,30 @@ def factor_label(key: str, lang: str) -> str:
         what = {"ko": "방산 수출", "en": "defence exports"}[lang]
         return f"{what}: {'.'.join(parts[1:])}"
     return f"`{key}`"
+
+
+def has_hangul(text: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+
+def korean_title(scenario: dict) -> str:
+    """A Korean title from what a scenario contains, e.g. '미국 관세 · 방산 수출 시나리오'."""
+    parts = []
+    tariffs = scenario.get("tariffs") or []
+    partners = list(dict.fromkeys(t.get("partner") for t in tariffs))
+    if tariffs:
+        rates = sorted({float(t.get("rate", 0)) for t in tariffs})
+        who = "·".join(PARTNER["ko"].get(p, str(p)) for p in partners)
+        rate = f" {rates[0]:.0%}" if len(rates) == 1 else ""
+        parts.append(f"{who} 관세{rate}")
+    if scenario.get("ai_factory"):
+        parts.append("AI 공장 지원")
+    defence = scenario.get("defence_exports") or {}
+    if defence.get("contracts") or defence.get("pipeline"):
+        parts.append("방산 수출")
+    if scenario.get("export_support"):
+        parts.append("수출 지원")
+    return (" · ".join(parts) + " 시나리오") if parts else "기준 전망 (새 충격 없음)"
 
 
 def capitalize(phrase: str) -> str:
@@ -373,6 +399,18 @@ TEXT: dict[str, dict[str, str]] = {
         "none": "없음",
         "and": ", ",
         "scenario_title": "‘{title}’",
+        "original_title": "원제: {title}",
+        "sensitivity_caption": (
+            "{output}의 요인: 민감도 지수와 95% 신뢰구간 (빨간 점선은 잡음 기준선)."
+        ),
+        "record": "과거 예측의 적중 기록",
+        "record_text": (
+            "같은 방법으로 과거 시점({origins}년)에서 1~{horizons}년 앞을 예측해 보니, 90% 범위는 "
+            "실적을 {in90}/{total}회, 50% 범위는 {in50}/{total}회 담았습니다 (검증 `{id}`, "
+            "`calibration/validation/`). 건수가 적어 이 기록 자체도 불확실합니다."
+        ),
+        "no_record": "과거 예측 검증 결과(`calibration/validation/validation.json`)가 없습니다.",
+        "sources_published": "출처 (`calibration/SOURCES.md`):",
     },
     "en": {
         "title": "Policy brief: {title}",
@@ -569,6 +607,22 @@ TEXT: dict[str, dict[str, str]] = {
         "none": "none",
         "and": "; ",
         "scenario_title": "“{title}”",
+        "original_title": "original title: {title}",
+        "sensitivity_caption": (
+            "What drives {output}: sensitivity indices with 95% intervals (the dashed red line is "
+            "the noise floor)."
+        ),
+        "record": "Out-of-sample record",
+        "record_text": (
+            "Made the same way at past origins ({origins}) for 1 to {horizons} years ahead, 90% "
+            "ranges held the outcome {in90} of {total} times and 50% ranges {in50} of {total} "
+            "times (validation `{id}`, `calibration/validation/`). With so few checks the record "
+            "is itself uncertain."
+        ),
+        "no_record": (
+            "No out-of-sample validation (`calibration/validation/validation.json`) found."
+        ),
+        "sources_published": "Sources (`calibration/SOURCES.md`):",
     },
 }
 

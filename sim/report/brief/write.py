@@ -1,56 +1,49 @@
-"""Writing a brief into its results folder, never over an existing one.
+"""Writing a brief into its results folder.
 
-`write_brief(results, lang, baseline=None)` reads a folder written by `changwon-sim run` and writes
-next to its files
+`write_brief(results, lang, baseline=None, formats=("md", "html"))` reads a folder written by
+`changwon-sim run` and writes next to its files
 
-* ``brief.md`` / ``brief.html`` (English) or ``brief.ko.md`` / ``brief.ko.html`` (Korean);
-* ``figures/brief_<chart>.png`` (``.ko.png``): the figures the markdown points to, redrawn in the
-  brief's language.
+* ``brief.<format>`` (English) or ``brief.ko.<format>`` (Korean), for each format asked: ``md``
+  (Markdown, figures as files), ``html`` (one self-contained page), ``docx`` (Word),
+  ``pdf`` (the HTML page printed by headless Chromium);
+* ``figures/brief_<chart>.png`` (``.ko.png``): the figures, redrawn in the brief's language.
 
-If ``brief.ko.md`` (or its HTML or figures) exists, the next free stem is used: ``brief-2.ko.md``,
-``brief-3.ko.md``, ... Each file is written to a temporary file in the same folder, flushed, and
-hard-linked into place (`os.link` fails instead of replacing a file that appeared meanwhile), so a
-brief file is complete or absent.
+A new brief replaces the previous one of the same language and format (briefs of other
+languages and formats are left alone). Each file is written to a temporary file in the same
+folder, flushed and renamed into place, so a brief file is complete or absent, never half
+written.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sim.report.brief import numbers
 from sim.report.brief.compose import build_brief
 from sim.report.brief.document import Document
-from sim.report.brief.folders import load_run
+from sim.report.brief.folders import BriefError, load_run
 from sim.report.brief.render import render_html, render_markdown
 
-# ---------------------------------------------------------------------------------------------
-# writing, never over an existing brief
+FORMATS: tuple[str, ...] = ("md", "html", "docx", "pdf")
+DEFAULT_FORMATS: tuple[str, ...] = ("md", "html")
+STEM = "brief"
 
 
-def _stems() -> Iterator[str]:
-    yield "brief"
-    k = 2
-    while True:
-        yield f"brief-{k}"
-        k += 1
-
-
-def brief_paths(folder: Path, stem: str, lang: str, figures: Sequence[str]) -> dict[str, Path]:
-    """Target paths of one brief: 'md', 'html' and one per figure name."""
+def brief_paths(
+    folder: Path, lang: str, formats: Sequence[str], figures: Sequence[str]
+) -> dict[str, Path]:
+    """Target paths of one brief: one per format, and one per figure name."""
     suffix = "" if lang == "en" else f".{lang}"
-    paths = {
-        "md": folder / f"{stem}{suffix}.md",
-        "html": folder / f"{stem}{suffix}.html",
-    }
+    paths = {fmt: folder / f"{STEM}{suffix}.{fmt}" for fmt in formats}
     for name in figures:
-        paths[name] = folder / "figures" / f"{stem}_{name}{suffix}.png"
+        paths[name] = folder / "figures" / f"{STEM}_{name}{suffix}.png"
     return paths
 
 
-def _write_new(target: Path, data: bytes) -> None:
-    """Write `data` to `target` atomically; FileExistsError if `target` exists (never replaced)."""
+def _write_replacing(target: Path, data: bytes) -> None:
+    """Write `data` to `target` atomically (a temporary file renamed over it)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     try:
@@ -58,48 +51,55 @@ def _write_new(target: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            os.link(tmp, target)  # atomic, and fails if target exists (os.replace would not)
-        except FileExistsError:
-            raise
-        except OSError:  # a file system without hard links: check, then rename
-            if os.path.lexists(target):
-                raise FileExistsError(target) from None
-            os.replace(tmp, target)
+        os.replace(tmp, target)
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
 
 
-def write_document(folder: Path, doc: Document) -> list[Path]:
-    """Write the brief's markdown, HTML and figures under the first free stem; returns paths."""
-    names = [f.name for f in doc.figures]
-    for stem in _stems():
-        paths = brief_paths(folder, stem, doc.lang, names)
-        if any(os.path.lexists(p) for p in paths.values()):
-            continue
-        relative = {n: paths[n].relative_to(folder).as_posix() for n in names}
-        contents = {
-            "md": render_markdown(doc, relative).encode("utf-8"),
-            "html": render_html(doc).encode("utf-8"),
-            **{f.name: f.png for f in doc.figures},
-        }
-        written: list[Path] = []
+def _renderers(doc: Document, relative: dict[str, str]) -> dict[str, Callable[[], bytes]]:
+    def docx() -> bytes:
+        from sim.report.brief.word import render_docx
+
+        return render_docx(doc)
+
+    def pdf() -> bytes:
+        from sim.report.brief.pdf import PdfError, render_pdf
+
         try:
-            # Figures first: the markdown never points at a figure that is not there yet.
-            for key in [*names, "md", "html"]:
-                _write_new(paths[key], contents[key])
-                written.append(paths[key])
-        except FileExistsError:  # another brief took this stem meanwhile: undo, next stem
-            for path in written:
-                path.unlink(missing_ok=True)
-            continue
-        except BaseException:
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
-        return [paths["md"], paths["html"], *(paths[n] for n in names)]
-    raise AssertionError("unreachable")
+            return render_pdf(doc)
+        except PdfError as error:
+            raise BriefError(str(error)) from None
+
+    return {
+        "md": lambda: render_markdown(doc, relative).encode("utf-8"),
+        "html": lambda: render_html(doc).encode("utf-8"),
+        "docx": docx,
+        "pdf": pdf,
+    }
+
+
+def write_document(
+    folder: Path, doc: Document, formats: Sequence[str] = DEFAULT_FORMATS
+) -> list[Path]:
+    """Write the brief in each of `formats` and its figures, replacing an earlier brief of the
+    same language and format; returns the paths, the documents first."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise BriefError(f"--format must be among {', '.join(FORMATS)} (got {unknown or 'none'})")
+    formats = list(dict.fromkeys(formats))
+    names = [f.name for f in doc.figures]
+    paths = brief_paths(folder, doc.lang, formats, names)
+    relative = {n: paths[n].relative_to(folder).as_posix() for n in names}
+    render = _renderers(doc, relative)
+    # Every document is made before anything is written: a failure (no browser for the PDF)
+    # leaves the previous brief as it was.
+    contents = {fmt: render[fmt]() for fmt in formats}
+    for figure in doc.figures:  # figures first: the markdown never points at a missing one
+        _write_replacing(paths[figure.name], figure.png)
+    for fmt in formats:
+        _write_replacing(paths[fmt], contents[fmt])
+    return [*(paths[f] for f in formats), *(paths[n] for n in names)]
 
 
 def write_brief(
@@ -109,13 +109,13 @@ def write_brief(
     *,
     years: Sequence[int] | None = None,
     sensitivity: Path | str | None = "auto",
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    title: str | None = None,
 ) -> list[Path]:
-    """Build the brief of a results folder in `lang` and write it there; returns written paths.
-
-    The first two paths are the markdown and the HTML. Raises `BriefError` for bad input.
-    """
+    """Build the brief of a results folder in `lang` and write it there in `formats`; returns
+    the written paths, the documents first. Raises `BriefError` for bad input."""
     numbers.check_lang(lang)
     run = load_run(results)
     base = load_run(baseline) if baseline is not None else None
-    doc = build_brief(run, lang, base, years=years, sensitivity=sensitivity)
-    return write_document(run.path, doc)
+    doc = build_brief(run, lang, base, years=years, sensitivity=sensitivity, title=title)
+    return write_document(run.path, doc, formats)
