@@ -387,36 +387,85 @@ def published_sources(texts: list[str]) -> list[str]:
     return [f"{e.citation}: {e.says}" for e in sources.entries if e.key in keys]
 
 
-def record_section(lang: str) -> list[Block]:
-    """How often ranges made the same way held the outcome in past years (rolling out-of-sample
-    checks of `changwon-sim validate`), in words."""
+RECORD_INDICATORS = ("production_krw", "exports_usd", "employment")
+
+
+def load_record() -> dict | None:
+    """The record of `changwon-sim validate` (calibration/validation/validation.json) with its
+    entries for forecasts made as runs make them (drivers drawn), or None."""
     from sim.inputs.paths import CALIBRATION_DIR
 
-    blocks: list[Block] = [Heading(text(lang, "record"), 3)]
     try:
         validation = json.loads(
             (CALIBRATION_DIR / "validation" / "validation.json").read_text(encoding="utf-8")
         )
-        checks = [c for c in validation.get("rolling", []) if "in90" in c and "in50" in c]
-    except (OSError, ValueError, AttributeError):
-        checks = []
+    except (OSError, ValueError):
+        return None
+    entries = [e for e in validation.get("record", []) if e.get("drivers") == "drawn"]
+    return {**validation, "record": entries} if entries else None
+
+
+def record_sentence(lang: str) -> str | None:
+    """How far to trust the ranges, in words, for the summary beside them: how often 80% ranges
+    made the same way at past origins held the first-released outcome, and how much closer their
+    forecasts came than 'same as last year' (CRPS)."""
+    validation = load_record()
+    if validation is None:
+        return None
+    held = {}
+    for name in RECORD_INDICATORS:
+        mine = [e for e in validation["record"] if e["indicator"] == name]
+        held[name] = (sum(e["held80"] for e in mine), sum(e["checks"] for e in mine))
+    pooled = [e for e in validation["record"] if e["indicator"] == "all"]
+    checks = sum(e["checks"] for e in pooled)
     if not checks:
+        return None
+    skill = sum(e["skill_no_change"]["skill"] * e["checks"] for e in pooled) / checks
+    origins = sorted({o for e in pooled for o in e["origins"]})
+
+    def count(name: str) -> str:
+        n, m = held[name]
+        return f"{m}회 중 {n}회" if lang == "ko" else f"{n} of {m} times"
+
+    return text(
+        lang,
+        "record_short",
+        first=origins[0],
+        last=origins[-1],
+        horizon=max(e["horizon"] for e in pooled),
+        production=count("production_krw"),
+        exports=count("exports_usd"),
+        jobs=count("employment"),
+        skill=f"{100 * abs(skill):.0f}",
+        better=text(lang, "record_better" if skill >= 0 else "record_worse"),
+    )
+
+
+def record_section(lang: str) -> list[Block]:
+    """The record of ranges made the same way at past origins (`changwon-sim validate`): how
+    often they held the outcome, and their skill against simple rules, in words."""
+    blocks: list[Block] = [Heading(text(lang, "record"), 3)]
+    validation = load_record()
+    if validation is None:
         return [*blocks, Paragraph(text(lang, "no_record"))]
-    origins = sorted({int(c["origin"]) for c in checks if "origin" in c})
-    horizons = max((int(c.get("horizon", 1)) for c in checks), default=1)
-    shown = ", ".join(str(o) for o in origins)
-    blocks.append(
-        Paragraph(
-            text(
-                lang,
-                "record_text",
-                origins=shown,
-                horizons=horizons,
-                in90=sum(1 for c in checks if c["in90"]),
-                in50=sum(1 for c in checks if c["in50"]),
-                total=len(checks),
-                id=md(validation.get("fit_id", "?")),
+    for e in validation["record"]:
+        if e["indicator"] not in RECORD_INDICATORS:
+            continue
+        blocks.append(
+            Paragraph(
+                text(
+                    lang,
+                    "record_text",
+                    noun=wording.NOUN[lang].get(e["indicator"], e["indicator"]),
+                    horizon=e["horizon"],
+                    held80=e["held80"],
+                    held50=e["held50"],
+                    total=e["checks"],
+                    origins=", ".join(str(o) for o in e["origins"]),
+                    skill_nc=f"{e['skill_no_change']['skill']:+.2f}",
+                    skill_rw=f"{e['skill_random_walk_drift']['skill']:+.2f}",
+                )
             )
         )
-    )
+    blocks.append(Paragraph(text(lang, "record_caveat", id=md(validation.get("fit_id", "?")))))
     return blocks

@@ -21,7 +21,11 @@ import pandas as pd
 
 from sim.model.indicators import INDICATORS
 from sim.report.brief import numbers, wording
-from sim.report.brief.assumptions import assumptions_section, calibration_section
+from sim.report.brief.assumptions import (
+    assumptions_section,
+    calibration_section,
+    record_sentence,
+)
 from sim.report.brief.document import (
     Block,
     Bullets,
@@ -111,6 +115,9 @@ def build_brief(
         Heading(text(lang, "summary")),
         Paragraph(_headline(run, comparison, picked, lang, shown_title)),
     ]
+    record = record_sentence(lang)
+    if record:
+        blocks.append(Paragraph(record))
     blocks += _year_table(run, lang)
     blocks += _baseline_section(run, comparison, picked, lang)
     blocks += _figures(run, comparison, lang)

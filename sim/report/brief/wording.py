@@ -405,10 +405,21 @@ TEXT: dict[str, dict[str, str]] = {
         ),
         "record": "과거 예측의 적중 기록",
         "record_text": (
-            "같은 방법으로 과거 시점({origins}년)에서 1~{horizons}년 앞을 예측해 보니, 90% 범위는 "
-            "실적을 {in90}/{total}회, 50% 범위는 {in50}/{total}회 담았습니다 (검증 `{id}`, "
+            "{noun}, {horizon}년 앞: 같은 방법으로 {origins}년 말에 만든 80% 범위는 최초 발표치를 "
+            "{total}회 중 {held80}회, 50% 범위는 {held50}회 담았습니다. 기술 점수(CRPS 기준, 0보다 "
+            "크면 더 정확): '전년과 같음' 대비 {skill_nc}, '추세 연장' 대비 {skill_rw}."
+        ),
+        "record_caveat": (
+            "적합과 동인 모형을 각 시점까지의 자료로만 다시 추정했습니다 (검증 `{id}`, "
             "`calibration/validation/`). 건수가 적어 이 기록 자체도 불확실합니다."
         ),
+        "record_short": (
+            "이 범위를 얼마나 믿을 수 있는가: 같은 방법으로 {first}~{last}년 말에 최대 {horizon}년 "
+            "앞을 예측했을 때 80% 범위는 생산액 실적을 {production}, 수출액은 {exports}, 고용은 "
+            "{jobs} 담았고, 예측은 평균적으로 '전년과 같음'보다 {skill}% {better}(CRPS 기준)."
+        ),
+        "record_better": "더 정확했습니다",
+        "record_worse": "덜 정확했습니다",
         "no_record": "과거 예측 검증 결과(`calibration/validation/validation.json`)가 없습니다.",
         "sources_published": "출처 (`calibration/SOURCES.md`):",
     },
@@ -614,11 +625,24 @@ TEXT: dict[str, dict[str, str]] = {
         ),
         "record": "Out-of-sample record",
         "record_text": (
-            "Made the same way at past origins ({origins}) for 1 to {horizons} years ahead, 90% "
-            "ranges held the outcome {in90} of {total} times and 50% ranges {in50} of {total} "
-            "times (validation `{id}`, `calibration/validation/`). With so few checks the record "
-            "is itself uncertain."
+            "{noun}, {horizon} year(s) ahead: 80% ranges made the same way at the end of "
+            "{origins} held the first-released outcome {held80} of {total} times, 50% ranges "
+            "{held50} times. Skill (CRPS; above zero is better): {skill_nc} against 'same as last "
+            "year', {skill_rw} against the trend so far."
         ),
+        "record_caveat": (
+            "The fit and the driver model were re-estimated on the data up to each origin only "
+            "(validation `{id}`, `calibration/validation/`). With so few checks the record is "
+            "itself uncertain."
+        ),
+        "record_short": (
+            "How far to trust these ranges: made the same way at the end of {first}-{last} for up "
+            "to {horizon} years ahead, 80% ranges held the outcome {production} for production, "
+            "{exports} for exports and {jobs} for jobs, and the forecasts were on average {skill}% "
+            "{better} than 'same as last year' (CRPS)."
+        ),
+        "record_better": "more accurate",
+        "record_worse": "less accurate",
         "no_record": (
             "No out-of-sample validation (`calibration/validation/validation.json`) found."
         ),
