@@ -24,7 +24,9 @@ SOURCES_NAME = "calibration/SOURCES.md"
 _SECTION = re.compile(r"^## (\d+)\. (.+?)\s*$")
 _ENTRY = re.compile(r"^### ([a-z0-9][a-z0-9-]*)\s*$")
 _FIELD = re.compile(r"^- \*\*([A-Za-z ]+):\*\* ?(.*)$")
-_SECTION_REFERENCE = re.compile(r"\bFACTS(?:\.md)? §(\d+)[a-j]?|(?<![\w.])§(\d+)[a-j]?")
+_SECTION_REFERENCE = re.compile(
+    r"\b(?:calibration/)?SOURCES\.md §(\d+)[a-j]?|(?<![\w.])§(\d+)[a-j]?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,7 @@ class SourceList:
         return found
 
     def spell_out(self, text: str) -> str:
-        """A text with its section references ("§4", "FACTS §4") written as the topic they name
+        """A text with its section references ("§4", "SOURCES.md §4") written as the topic they name
         in SOURCES.md, so that a reader can look them up."""
 
         def replace(match: re.Match) -> str:
