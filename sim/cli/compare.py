@@ -140,17 +140,17 @@ def command_compare(args: argparse.Namespace) -> int:
 
     lines = []
     for alternative in alternatives:
-        paths = differ[alternative.name]
-        lines.append(
-            f"inputs of {alternative.name} that differ from {base.name} (each drawn with the "
-            f"same uniform in both): {', '.join(paths) if paths else 'none'}"
-        )
         lines += compare_headline(
             tables[alternative.name],
             base=base.name,
             alternative=alternative.name,
             replicates=replicates,
             lang=args.lang,
+        )
+        paths = differ[alternative.name]
+        lines.append(
+            f"inputs of {alternative.name} that differ from {base.name} (each drawn with the "
+            f"same uniform in both): {', '.join(paths) if paths else 'none'}"
         )
     lines += next_steps_compare(folder, run_folders)
     print("\n".join(lines))

@@ -96,7 +96,12 @@ def test_inputs_csv_has_every_replicate_its_seed_and_drawn_inputs(runs):
     assert (table["seed"] == 5).all()
     columns = [c for c in table.columns if c not in ("replicate", "seed")]
     assert columns == sorted(columns)
-    assert set(PARAMETER_NAMES) | {"tariffs.reciprocal.rate"} == set(columns)
+    drawn = {c for c in columns if not c.startswith(("driver.", "growth."))}
+    assert set(PARAMETER_NAMES) | {"tariffs.reciprocal.rate"} == drawn
+    # The driver model's parameters and the drivers' annual growths in the forecast years.
+    assert {"driver.exports.mean", "driver.krw_per_usd.persistence", "growth.domestic.2025"} <= set(
+        columns
+    )
     scenario = load_scenario(runs["scenario"])
     for replicate in (0, 17, 29):
         _, _, expected = drawn_inputs(scenario, 5, replicate)
@@ -212,6 +217,8 @@ def test_compare_prints_paired_differences_and_writes_each_run(runs):
     base_run, alt_run = (Path(manifest["run_folders"][n]) for n in ("out-base", "out-tariff"))
     assert (base_run / "inputs.csv").is_file() and (alt_run / "annual.xlsx").is_file()
     assert f"changwon-sim brief {alt_run} --baseline {base_run} --format docx" in stdout
+    assert "inputs of out-tariff that differ from out-base" in stdout
+    assert "uncertain.tariffs.reciprocal.rate" in manifest["inputs_that_differ"]["out-tariff"]
     # common random numbers: the two runs drew the same parameters
     base_inputs = pd.read_csv(base_run / "inputs.csv", encoding="utf-8-sig")
     alt_inputs = pd.read_csv(alt_run / "inputs.csv", encoding="utf-8-sig")
