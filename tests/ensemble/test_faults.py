@@ -28,6 +28,7 @@ import sim.ensemble.results
 from sim.ensemble.execution import CHUNK_REPLICATES
 from sim.inputs.parameters import PARAMETER_NAMES
 from sim.model import rules
+from sim.model.drivers import DRIVERS, EQUATIONS
 from sim.model.indicators import INDICATOR_NAMES
 
 SCENARIO = """\
@@ -169,12 +170,22 @@ def npy_bytes(array: np.ndarray) -> int:
     return len(buffer.getvalue())
 
 
-#: A saved chunk: its indicators, then the names and values of the inputs drawn per replicate
-#: (the scenario has no `uncertain` inputs: the model parameters).
+#: The inputs drawn per replicate (the scenario has no `uncertain` inputs): the model parameters,
+#: the driver model's parameters (mean, persistence and sd of its four equations, and the
+#: partners' spread) and the seven drivers' growth in the forecast year.
+INPUT_NAMES = sorted(
+    [
+        *PARAMETER_NAMES,
+        *(f"driver.{e}.{k}" for e in EQUATIONS for k in ("mean", "persistence", "sd")),
+        "driver.partner_deviation_sd",
+        *(f"growth.{d}.2025" for d in DRIVERS),
+    ]
+)
+#: A saved chunk: its indicators, then the names and values of the inputs drawn per replicate.
 CHUNK_FILE_BYTES = (
     npy_bytes(np.zeros((CHUNK_REPLICATES, MONTHS, len(INDICATOR_NAMES))))
-    + npy_bytes(np.array(sorted(PARAMETER_NAMES), dtype=str))
-    + npy_bytes(np.zeros((CHUNK_REPLICATES, len(PARAMETER_NAMES))))
+    + npy_bytes(np.array(INPUT_NAMES, dtype=str))
+    + npy_bytes(np.zeros((CHUNK_REPLICATES, len(INPUT_NAMES))))
 )
 #: Free space beyond the first chunk: less than the second chunk (5 replicates) needs, with
 #: room for a few more drawn inputs per replicate.
