@@ -2,9 +2,11 @@
 
 - `run` of a scenario cut to its first `--months` months (default 36) with 1,000 replicates
   (targets: at most 12 s wall and 1 GB, memory flat in the number of replicates; worker start-up
-  and figures included). Peak memory is the largest sum of resident memory over the command's
-  process tree (the command, its forkserver and worker processes), and CPU time the sum of user
-  and system time over that tree, both sampled every 20 ms from /proc.
+  and figures included). Peak memory is the largest sum over the command's process tree (the
+  command, its forkserver and worker processes) of resident memory (RSS, sampled every 20 ms:
+  pages that forked workers share with their forkserver count once per process) and of
+  proportional memory (PSS, every 100 ms: shared pages split between the processes that share
+  them); CPU time is the sum of user and system time over that tree. All read from /proc.
 - `check` of one scenario, best and median of several starts (target: at most 0.5 s).
 
 Run: `.venv/bin/python benchmarks/run_and_check.py [--replicates 100 1000] [--months 36]
@@ -59,21 +61,37 @@ def tree_sample(root_pid: int) -> tuple[int, dict[int, float]]:
     return total, seen
 
 
-def measure(argv: list[str]) -> tuple[float, int, float]:
-    """Wall seconds, peak tree memory and CPU seconds of the process tree of a command."""
+def pss_bytes(pids) -> int:
+    """Proportional set size summed over processes (Linux /proc/PID/smaps_rollup)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as handle:
+                total += next(int(line.split()[1]) for line in handle if line.startswith("Pss:"))
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total * 1024
+
+
+def measure(argv: list[str]) -> tuple[float, int, float, int]:
+    """Wall seconds, peak tree RSS, CPU seconds and peak tree PSS of a command."""
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    peak = peak_pss = 0
     cpu: dict[int, float] = {}
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
+        count = 0
         while not stop.is_set():
             rss, seconds = tree_sample(process.pid)
             peak = max(peak, rss)
             for pid, value in seconds.items():
                 cpu[pid] = max(cpu.get(pid, 0.0), value)
+            if count % 5 == 0:
+                peak_pss = max(peak_pss, pss_bytes(seconds))
+            count += 1
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -84,7 +102,7 @@ def measure(argv: list[str]) -> tuple[float, int, float]:
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed: {err.decode()[-500:]}")
-    return elapsed, peak, sum(cpu.values())
+    return elapsed, peak, sum(cpu.values()), peak_pss
 
 
 def cut_scenario(path: Path, months: int, folder: Path) -> Path:
@@ -122,7 +140,7 @@ def main() -> None:
         scenario = cut_scenario(args.scenario.resolve(), args.months, Path(out))
         for replicates in args.replicates:
             for _ in range(args.repeats):
-                seconds, peak, cpu = measure(
+                seconds, peak, cpu, pss = measure(
                     [
                         *COMMAND,
                         "run",
@@ -138,7 +156,8 @@ def main() -> None:
                 )
                 print(
                     f"run, {replicates:5d} replicates: {seconds:6.1f} s wall, {cpu:6.1f} s CPU "
-                    f"(process tree), peak memory {peak / 2**20:6.0f} MiB"
+                    f"(process tree), peak memory {peak / 2**20:6.0f} MiB RSS, "
+                    f"{pss / 2**20:6.0f} MiB PSS"
                 )
         starts = [measure([*COMMAND, "check", str(scenario)]) for _ in range(5)]
     walls = sorted(s[0] for s in starts)
