@@ -45,7 +45,7 @@ def command_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     check_out_folder(args.out, scenario.name)
     guard(args, [scenario])
-    run = run_scenario(scenario, args)
+    run = run_scenario(scenario, args, tail=prepare_results if args.no_figures else prepare_figures)
     from sim.ensemble.tables import annual_summary
     from sim.report.headline import next_steps_run, run_headline
 
@@ -74,3 +74,24 @@ def _baseline_beside(path: Path, name: str) -> Path | None:
     if name == "baseline" or not candidate.is_file() or candidate.resolve() == path.resolve():
         return None
     return candidate
+
+
+def prepare_results() -> None:
+    """Imports of the results folder's writers, made while the last chunks run."""
+    import pyarrow.parquet  # noqa: F401
+
+    import sim.ensemble.results
+    import sim.report.headline
+    import sim.report.workbook  # noqa: F401
+
+
+def prepare_figures() -> None:
+    """As `prepare_results`, plus the plotting modules and a first drawing (fonts loaded)."""
+    prepare_results()
+    from sim.report.plots import figure_png_bytes, new_axes
+    from sim.report.result_figures import fan_figures  # noqa: F401
+
+    ax = new_axes()  # a first drawing loads the fonts and text layout
+    ax.plot([2025, 2026], [1.0, 2.0])
+    ax.set_title("2025")
+    figure_png_bytes(ax.figure)

@@ -6,7 +6,9 @@ scenario in chunks (resuming from saved chunks when asked).
 from __future__ import annotations
 
 import argparse
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,8 +156,39 @@ class Run:
         return pd.concat([annual_table(chunk) for chunk in self.monthly()], ignore_index=True)
 
 
-def run_scenario(scenario, args, replicates: int | None = None, seed: int | None = None) -> Run:
-    """Run every replicate of a scenario (resuming from saved chunks if asked)."""
+class Tail:
+    """Work for this process while a run's last chunks are running: `prepare` (imports and first
+    drawing of what writing the results folder needs) starts in a thread once at most
+    `start_when_left` replicates are left, when a worker, and so a core, would otherwise be idle;
+    `wait` joins it. With one worker the simulation runs in this process, so it starts at the end.
+    """
+
+    def __init__(self, prepare: Callable[[], None] | None, left: int, start_when_left: int):
+        self.prepare, self.left, self.start_when_left = prepare, left, start_when_left
+        self.thread: threading.Thread | None = None
+        self.finished(0)
+
+    def finished(self, count: int) -> None:
+        self.left -= count
+        if self.prepare is not None and self.thread is None and self.left <= self.start_when_left:
+            self.thread = threading.Thread(target=self.prepare, daemon=True)
+            self.thread.start()
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+
+def run_scenario(
+    scenario,
+    args,
+    replicates: int | None = None,
+    seed: int | None = None,
+    tail: Callable[[], None] | None = None,
+) -> Run:
+    """Run every replicate of a scenario (resuming from saved chunks if asked). `tail`, if
+    given, is called in a thread of this process while the last chunks run (see `Tail`); it
+    has finished when this returns."""
     from sim.ensemble.execution import (
         CHUNK_REPLICATES,
         ChunkStore,
@@ -196,6 +229,16 @@ def run_scenario(scenario, args, replicates: int | None = None, seed: int | None
             f"{store.folder}: add --resume to finish it, or --restart to discard them"
         )
     started = time.time()
+    workers = executor.description.get("workers")  # none given for a cluster: it is elsewhere
+    ending = Tail(
+        tail, replicates, replicates if workers is None else (workers - 1) * CHUNK_REPLICATES
+    )
+
+    def finished(count: int) -> None:
+        ending.finished(count)
+        if advance is not None:
+            advance(count)
+
     try:
         with (
             executor,
@@ -203,7 +246,7 @@ def run_scenario(scenario, args, replicates: int | None = None, seed: int | None
             progress_bar(replicates, scenario.name) as advance,
         ):
             parts = run_replicates(
-                scenario, replicates, seed, args.fixed_parameters, executor, store, advance
+                scenario, replicates, seed, args.fixed_parameters, executor, store, finished
             )
     except KeyboardInterrupt:
         done = len(store.finished())
@@ -228,6 +271,7 @@ def run_scenario(scenario, args, replicates: int | None = None, seed: int | None
         "resumed_chunks": kept if args.resume else 0,
         "timings": {"simulation_seconds": round(time.time() - started, 3)},
     }
+    ending.wait()
     return Run(store, parts, period_months(scenario), manifest, resolved_yaml(scenario))
 
 

@@ -12,21 +12,33 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from sim.ensemble.replicate import run_replicate
 from sim.inputs.calendar import format_month
 from sim.model.indicators import INDICATOR_NAMES
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 CHUNK_REPLICATES = 25
+#: Environment of the forkserver of local workers, which they inherit: BLAS and OpenMP libraries
+#: start one thread, so a replicate's small matrix products are not split over cores that other
+#: workers are using (Dask's nanny sets the same for its workers).
+ONE_BLAS_THREAD = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "BLIS_NUM_THREADS": "1",
+}
 
 
 # --- the work ----------------------------------------------------------------------------------
@@ -86,8 +98,11 @@ class InProcess(Closing):
         self.description = {"kind": "in process", "workers": 1}
 
     def run(self, function, tasks, on_result) -> None:
-        for index, task in enumerate(tasks):
-            on_result(index, function(*task))
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):  # as in worker processes
+            for index, task in enumerate(tasks):
+                on_result(index, function(*task))
 
 
 class LocalProcesses(Closing):
@@ -97,12 +112,12 @@ class LocalProcesses(Closing):
         self.workers = workers
         self.description = {"kind": "local processes", "workers": workers}
         self.pool: ProcessPoolExecutor | None = None
+        # Started now, the forkserver imports while this process prepares the job.
+        self.context = forkserver()
 
     def run(self, function, tasks, on_result) -> None:
         if self.pool is None:
-            # forkserver: forking a process that already runs threads (BLAS, pyarrow) is unsafe.
-            context = multiprocessing.get_context("forkserver")
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context)
         futures = {self.pool.submit(function, *task): index for index, task in enumerate(tasks)}
         try:
             for future in as_completed(futures):
@@ -117,6 +132,28 @@ class LocalProcesses(Closing):
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+
+
+def forkserver() -> multiprocessing.context.BaseContext:
+    """The forkserver context, its server running: started once per process, with one BLAS
+    thread, after importing `sim.ensemble.workers` (the simulation and its compiled kernels).
+
+    A forkserver, not a fork of this process: forking a process that already runs threads (BLAS,
+    pyarrow, a progress bar) is unsafe.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "sim.ensemble.workers"])
+    saved = {name: os.environ.get(name) for name in ONE_BLAS_THREAD}
+    os.environ.update(ONE_BLAS_THREAD)  # the server inherits the environment it starts with
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return context
 
 
 class DaskCluster(Closing):
@@ -286,6 +323,8 @@ def period_months(scenario) -> list[str]:
 
 def monthly_table(cube: np.ndarray, months: list[str], first_replicate: int = 0) -> pd.DataFrame:
     """(replicates, months, indicators) -> the long table of `monthly.parquet`."""
+    import pandas as pd  # not on the workers' path
+
     n_rep, n_month, _ = cube.shape
     table = pd.DataFrame(cube.reshape(n_rep * n_month, -1), columns=list(INDICATOR_NAMES))
     table.insert(0, "month", np.tile(np.array(months, dtype=object), n_rep))

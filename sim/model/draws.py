@@ -1,13 +1,18 @@
 """All the randomness of one month, drawn before the month is stepped.
 
 Drawing first and stepping second lets the firm-by-firm reference model in `tests/` replay exactly
-the same draws, and keeps the rules pure. Each month has its own generator (`month_generator`),
-and within a month the draws of fixed size come first: the complex-wide shock, the number of
-entrants and of pipeline orders, then one shock, one adoption and one exit draw for each firm of
-the base-year population. Only then come draws whose number depends on the past (firms that
-entered later, entrants' traits, orders' values). So two scenarios run with the same seed face the
-same shocks in every month, for every firm they share, however differently entry and exit went:
-the paired differences of `compare` are differences of policy, not of luck.
+the same draws, and keeps the rules pure.
+
+Every draw has an address: it is the output of a counter-based generator (Philox4x32-10,
+`sim.model.counter_rng`) at the counter (slot, month, stream, part) under the replicate's key. A
+draw therefore depends only on the replicate's seed and its coordinates, not on the order in which
+draws are made, on how many firms there are, or on which process makes them:
+- a firm's demand innovation and adoption draw in month k depend on (key, k, its slot) only, so two
+  scenarios run with the same seed face the same shocks in every month for every firm they share,
+  however differently entry and exit went (the paired differences of `compare` are differences of
+  policy, not of luck);
+- the complex-wide shock, the numbers of entrants and of pipeline orders, and the traits of the
+  j-th entrant or order of a month have their own streams, keyed by j.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SQRT_12 = float(np.sqrt(12.0))
+from sim.model.counter_rng import month_draws
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,48 +36,47 @@ class MonthDraws:
     order_prime_u: np.ndarray  # (new pipeline orders,) uniforms choosing each order's prime
 
 
+@dataclass(frozen=True, slots=True)
+class MonthStream:
+    """Where the draws of one month of one replicate live: the replicate's key and the month."""
+
+    key: np.ndarray  # (2,) uint64 holding the two 32-bit words of the Philox key
+    month: int  # index of the month in the period
+
+
 def month_key(seeds: np.random.SeedSequence) -> np.ndarray:
-    """The Philox key of a replicate's months, from its month seed sequence."""
-    return seeds.generate_state(2, np.uint64)
+    """The replicate's 64-bit generator key, from its month seed sequence."""
+    return seeds.generate_state(2, np.uint32).astype(np.uint64)
 
 
-def month_generator(key: np.ndarray, k: int) -> np.random.Generator:
-    """The generator of month k: Philox with the replicate's key, its counter starting at k in
-    the highest word, so months draw from disjoint blocks. Cheaper to make than a seeded PCG64.
-    """
-    return np.random.Generator(np.random.Philox(counter=[0, 0, 0, k], key=key))
-
-
-def unit_uniform(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Uniform innovations with mean 0 and variance 1. A fifth of the cost of normals; summed
-    through a persistent shock (AR coefficient about 0.9) they make a nearly normal shock.
-    """
-    return (rng.random(size) - 0.5) * SQRT_12
+def month_generator(key: np.ndarray, k: int) -> MonthStream:
+    """The draws of month k of the replicate whose key is `key`."""
+    return MonthStream(key, k)
 
 
 def draw_month(
-    rng: np.random.Generator,
+    rng: MonthStream,
     base_firms: int,
     firms_created: int,
     active_firms: int,
     entry_rate_per_year: float,
     pipeline_orders_expected: float,
 ) -> MonthDraws:
-    """Draw the month's randomness in a fixed order: fixed sizes first, then the rest."""
-    common_noise = float(rng.standard_normal())
-    entrants = rng.poisson(entry_rate_per_year / 12.0 * active_firms)
-    orders = rng.poisson(pipeline_orders_expected) if pipeline_orders_expected > 0 else 0
-    base_noise = unit_uniform(rng, base_firms)
-    base_adoption = rng.standard_exponential(base_firms)
-    base_exit = rng.standard_exponential(base_firms)
-    later = firms_created - base_firms
-    return MonthDraws(
-        common_noise=common_noise,
-        firm_noise=np.concatenate([base_noise, unit_uniform(rng, later)]),
-        adoption_e=np.concatenate([base_adoption, rng.standard_exponential(later)]),
-        exit_e=np.concatenate([base_exit, rng.standard_exponential(later)]),
-        entrant_sector_u=rng.random(entrants),
-        entrant_noise=rng.standard_normal((entrants, 4)),
-        order_value_u=rng.random(orders),
-        order_prime_u=rng.random(orders),
+    """The month's draws: the complex-wide shock, one demand innovation, one adoption and one exit
+    draw for each of the `firms_created` slots, Poisson numbers of entrants (at
+    `entry_rate_per_year` of the active firms) and of pipeline orders, and the entrants' and
+    orders' own draws.
+
+    `base_firms` (the slots of the base-year population) no longer matters: every firm's draws are
+    keyed by its slot, so the base-year firms' draws do not depend on the firms created later.
+    """
+    del base_firms
+    drawn = month_draws(
+        rng.key,
+        rng.month,
+        firms_created,
+        entry_rate_per_year / 12.0 * active_firms,
+        max(0.0, float(pipeline_orders_expected)),
     )
+    common_noise, *rest = drawn
+    return MonthDraws(float(common_noise), *rest)

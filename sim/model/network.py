@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sim.inputs.names import SECTORS
+from sim.model.kernels import kernel
 
 
 @dataclass(slots=True)
@@ -46,49 +47,40 @@ def orders_received(
     """In-complex orders each firm receives: from its named customers plus its share of the markets.
 
     `market_weight` is each firm's share of its sector's market (zero for dead firms; sums to one
-    within a sector that has living firms). `shares_t`: `network.shares.T`, if the caller keeps it.
+    within a sector that has living firms). `shares_t` (`network.shares.T`) is accepted for callers
+    that keep it; the kernel reads the buyer-major shares directly.
     """
-    by_sector = orders @ network.market
-    named = (network.shares.T if shares_t is None else shares_t) @ orders
-    return named + by_sector[sector] * market_weight
+    shares = network.shares
+    return orders_received_kernel(
+        shares.indptr, shares.indices, shares.data, network.market, orders, market_weight, sector
+    )
 
 
 def supplier_fill(
     network: SupplierNetwork, fill: np.ndarray, market_weight: np.ndarray, sector: np.ndarray
 ) -> np.ndarray:
     """Share of each buyer's orders that its suppliers deliver, given each supplier's fill rate."""
-    market_fill = np.bincount(sector, weights=market_weight * fill, minlength=len(SECTORS))
-    return network.shares @ fill + network.market @ market_fill
+    shares = network.shares
+    return supplier_fill_kernel(
+        shares.indptr, shares.indices, shares.data, network.market, fill, market_weight, sector
+    )
 
 
 def rows_dot(network: SupplierNetwork, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
     """`(network.shares @ x)[rows]`, computed for those rows only."""
     shares = network.shares
-    start, stop = shares.indptr[rows], shares.indptr[rows + 1]
-    length = stop - start
-    position = np.arange(length.sum()) + np.repeat(start - np.cumsum(length) + length, length)
-    owner = np.repeat(np.arange(len(rows)), length)
-    values = shares.data[position] * x[shares.indices[position]]
-    return np.bincount(owner, weights=values, minlength=len(rows))
+    return rows_dot_kernel(shares.indptr, shares.indices, shares.data, rows, x)
 
 
 def redirect_to_markets(network: SupplierNetwork, gone: np.ndarray, sector: np.ndarray) -> None:
     """Customers of the firms in `gone` (bool by slot) buy on their sector markets instead."""
     shares = network.shares
-    lost = np.flatnonzero(gone[shares.indices] & (shares.data > 0))
-    if not len(lost):
-        return
-    cell = network.buyer[lost] * len(SECTORS) + sector[shares.indices[lost]]
-    flat = network.market.reshape(-1)
-    flat += np.bincount(cell, weights=shares.data[lost], minlength=flat.size)
-    shares.data[lost] = 0.0
+    redirect_kernel(shares.indptr, shares.indices, shares.data, network.market, gone, sector)
 
 
 def market_weights(base_sales: np.ndarray, alive: np.ndarray, sector: np.ndarray) -> np.ndarray:
     """Each living firm's share of its sector's market, by base-year sales."""
-    weight = np.where(alive, base_sales, 0.0)
-    total = np.bincount(sector, weights=weight, minlength=len(SECTORS))
-    return weight / np.where(total > 0, total, 1.0)[sector]
+    return market_weights_kernel(base_sales, alive, sector, len(SECTORS))
 
 
 def build_network(
@@ -104,36 +96,200 @@ def build_network(
 
     `gross_inputs_in_complex`: each buyer's monthly in-complex purchases (sets row totals);
     `supplier_capacity`: how much each firm can sell inside the complex (zero: not a supplier);
-    `suppliers_per_buyer`: number of supplier draws per buyer;
+    `suppliers_per_buyer`: number of supplier draws per buyer (with replacement, by capacity; a
+    supplier drawn twice weighs twice as much before balancing; a buyer never supplies itself);
     `market_mix`: how a buyer left with no named supplier splits its purchases over sector markets.
     """
     n = len(gross_inputs_in_complex)
-    p = supplier_capacity / supplier_capacity.sum()
-    buyers = np.repeat(np.arange(n), suppliers_per_buyer)
-    suppliers = rng.choice(n, size=len(buyers), p=p)
-    keep = suppliers != buyers
-    pattern = sp.csr_array((np.ones(keep.sum()), (buyers[keep], suppliers[keep])), shape=(n, n))
-    pattern.sum_duplicates()
+    # Inverse-CDF draws by capacity: the same draws as rng.choice(n, p=capacity share).
+    cdf = np.cumsum(supplier_capacity / supplier_capacity.sum())
+    cdf /= cdf[-1]
+    indptr, indices, data = draw_pattern(
+        cdf, rng.random(int(suppliers_per_buyer.sum())), suppliers_per_buyer.astype(np.int64)
+    )
     row_target = gross_inputs_in_complex
     reached = np.zeros(n)
-    reached[pattern.indices] = 1.0
+    reached[indices] = 1.0
     col_target = supplier_capacity * reached
     col_target *= row_target.sum() / col_target.sum()
-    flow = pattern.copy()
-    rows = np.repeat(np.arange(n), np.diff(flow.indptr))
+    to_market = balance(indptr, indices, data, row_target, col_target, sweeps)
+    flow = sp.csr_array((data, indices, indptr), shape=(n, n))
+    market = to_market[:, None] * market_mix[None, :]
+    buyer = np.repeat(np.arange(n), np.diff(indptr))
+    return SupplierNetwork(shares=flow, market=market, buyer=buyer)
+
+
+# --- compiled kernels (conventions: sim.model.kernels) --------------------------------------------
+
+
+@kernel
+def orders_received_kernel(indptr, indices, data, market, orders, market_weight, sector):
+    named = np.zeros(len(orders))
+    by_sector = np.zeros(market.shape[1])
+    for buyer in range(len(indptr) - 1):
+        order = orders[buyer]
+        for s in range(market.shape[1]):
+            by_sector[s] += order * market[buyer, s]
+        for j in range(indptr[buyer], indptr[buyer + 1]):
+            named[indices[j]] += data[j] * order
+    for firm in range(len(orders)):
+        named[firm] += by_sector[sector[firm]] * market_weight[firm]
+    return named
+
+
+@kernel
+def supplier_fill_kernel(indptr, indices, data, market, fill, market_weight, sector):
+    market_fill = np.zeros(market.shape[1])
+    for firm in range(len(fill)):
+        market_fill[sector[firm]] += market_weight[firm] * fill[firm]
+    out = np.empty(len(indptr) - 1)
+    for buyer in range(len(indptr) - 1):
+        named = 0.0
+        for j in range(indptr[buyer], indptr[buyer + 1]):
+            named += data[j] * fill[indices[j]]
+        on_markets = 0.0
+        for s in range(market.shape[1]):
+            on_markets += market[buyer, s] * market_fill[s]
+        out[buyer] = named + on_markets
+    return out
+
+
+@kernel
+def rows_dot_kernel(indptr, indices, data, rows, x):
+    out = np.zeros(len(rows))
+    for k in range(len(rows)):
+        row = rows[k]
+        for j in range(indptr[row], indptr[row + 1]):
+            out[k] += data[j] * x[indices[j]]
+    return out
+
+
+@kernel
+def redirect_kernel(indptr, indices, data, market, gone, sector):
+    """Moves the shares bought from firms in `gone` to the buyer's market of their sector (in
+    place: `data` and `market`)."""
+    for buyer in range(len(indptr) - 1):
+        for j in range(indptr[buyer], indptr[buyer + 1]):
+            if gone[indices[j]] and data[j] > 0.0:
+                market[buyer, sector[indices[j]]] += data[j]
+                data[j] = 0.0
+
+
+@kernel
+def market_weights_kernel(base_sales, alive, sector, sectors):
+    total = np.zeros(sectors)
+    for firm in range(len(base_sales)):
+        if alive[firm]:
+            total[sector[firm]] += base_sales[firm]
+    weight = np.zeros(len(base_sales))
+    for firm in range(len(base_sales)):
+        if alive[firm] and total[sector[firm]] > 0.0:
+            weight[firm] = base_sales[firm] / total[sector[firm]]
+    return weight
+
+
+@kernel
+def draw_pattern(cdf, u, draws_per_buyer):
+    """The drawn buyer-supplier pattern as CSR arrays (indptr, indices, data): buyer i's draws
+    are u[start_i : start_i + draws_per_buyer[i]], each choosing the first supplier whose `cdf`
+    exceeds it; a supplier's data is the number of times it was drawn; self-draws are dropped.
+
+    A guide table (Chen and Asau) gives, for each of len(cdf) equal bins of (0, 1), the first
+    supplier whose cdf exceeds the bin's start, so a draw searches a few entries, not the whole
+    cdf; it finds the same supplier as a binary search.
+    """
+    n = len(draws_per_buyer)
+    bins = len(cdf)
+    guide = np.empty(bins, dtype=np.int64)
+    first = 0
+    for b in range(bins):
+        while first < bins - 1 and cdf[first] <= b / bins:
+            first += 1
+        guide[b] = first
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    indices = np.empty(len(u), dtype=np.int64)
+    data = np.empty(len(u))
+    drawn = np.empty(max(1, draws_per_buyer.max()) if n else 1, dtype=np.int64)
+    position = 0
+    stored = 0
+    for buyer in range(n):
+        k = draws_per_buyer[buyer]
+        for d in range(k):  # insertion sort of the buyer's draws, as they are made
+            value = u[position + d]
+            supplier = guide[min(int(value * bins), bins - 1)]
+            while supplier < bins - 1 and cdf[supplier] <= value:
+                supplier += 1
+            while supplier > 0 and cdf[supplier - 1] > value:  # value*bins rounded up a bin
+                supplier -= 1
+            e = d
+            while e > 0 and drawn[e - 1] > supplier:
+                drawn[e] = drawn[e - 1]
+                e -= 1
+            drawn[e] = supplier
+        position += k
+        d = 0
+        while d < k:
+            supplier = drawn[d]
+            count = 0
+            while d < k and drawn[d] == supplier:
+                count += 1
+                d += 1
+            if supplier != buyer:
+                indices[stored] = supplier
+                data[stored] = count
+                stored += 1
+        indptr[buyer + 1] = stored
+    return indptr, indices[:stored].copy(), data[:stored].copy()
+
+
+@kernel
+def balance(indptr, indices, data, row_target, col_target, sweeps):
+    """Sinkhorn scaling of `data` (in place) toward the row and column targets, then the cap:
+    no supplier receives by name more than twice its target, and rows are scaled to shares of
+    the larger of what they buy by name and their target. Returns each row's share left to the
+    sector markets.
+
+    Each sweep scales rows then columns. The loop is arranged so one pass over a row applies the
+    previous sweep's column factors and sums the row, and a second applies the row factor and adds
+    to the column sums: the same operations in the same order as sweeping separately.
+    """
+    n = len(indptr) - 1
+    col_factor = np.ones(len(col_target))
+    col_sum = np.zeros(len(col_target))
     for _ in range(sweeps):
-        row_sum = np.bincount(rows, weights=flow.data, minlength=n)
-        flow.data *= (row_target / np.where(row_sum > 0, row_sum, 1.0))[rows]
-        col_sum = np.bincount(flow.indices, weights=flow.data, minlength=n)
-        flow.data *= (col_target / np.where(col_sum > 0, col_sum, 1.0))[flow.indices]
+        col_sum[:] = 0.0
+        for i in range(n):
+            total = 0.0
+            for j in range(indptr[i], indptr[i + 1]):
+                data[j] *= col_factor[indices[j]]
+                total += data[j]
+            factor = row_target[i] / (total if total > 0.0 else 1.0)
+            for j in range(indptr[i], indptr[i + 1]):
+                data[j] *= factor
+                col_sum[indices[j]] += data[j]
+        for c in range(len(col_target)):
+            col_factor[c] = col_target[c] / (col_sum[c] if col_sum[c] > 0.0 else 1.0)
+    for j in range(len(data)):
+        data[j] *= col_factor[indices[j]]
     # Where the drawn pattern cannot balance (a buyer whose only supplier is tiny), cap what a
     # supplier receives by name at twice its target and send the excess to the sector markets.
-    col_sum = np.bincount(flow.indices, weights=flow.data, minlength=n)
-    limit = 2.0 * col_target
-    flow.data *= np.minimum(1.0, limit / np.where(col_sum > 0, col_sum, 1.0))[flow.indices]
-    named = np.bincount(rows, weights=flow.data, minlength=n)
-    scale = np.maximum(named, row_target)
-    flow.data /= np.where(scale > 0, scale, 1.0)[rows]
-    to_market = np.maximum(0.0, 1.0 - np.bincount(rows, weights=flow.data, minlength=n))
-    market = to_market[:, None] * market_mix[None, :]
-    return SupplierNetwork(shares=flow, market=market, buyer=rows)
+    col_sum[:] = 0.0
+    for j in range(len(data)):
+        col_sum[indices[j]] += data[j]
+    for c in range(len(col_target)):
+        col_factor[c] = min(1.0, 2.0 * col_target[c] / (col_sum[c] if col_sum[c] > 0.0 else 1.0))
+    to_market = np.empty(n)
+    for i in range(n):
+        total = 0.0
+        for j in range(indptr[i], indptr[i + 1]):
+            data[j] *= col_factor[indices[j]]
+            total += data[j]
+        scale = max(total, row_target[i])
+        if scale <= 0.0:
+            scale = 1.0
+        named = 0.0
+        for j in range(indptr[i], indptr[i + 1]):
+            data[j] /= scale
+            named += data[j]
+        to_market[i] = max(0.0, 1.0 - named)
+    return to_market

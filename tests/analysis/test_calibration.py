@@ -316,7 +316,9 @@ def test_the_committed_fit_is_the_one_runs_cite():
 
 RECOVERY = Settings(
     seed=11,
-    crn_replicates=3,
+    # Six replicates: with three, the sampling noise of the simulated firm counts alone moved the
+    # estimate of entry_rate by about the tolerance below (0.2 of its range) for some seeds.
+    crn_replicates=6,
     sobol_points=16,
     local_evaluations=24,
     particles=60,
@@ -342,7 +344,7 @@ def recovery_fit():
 
     targets = load_targets().select(RECOVERY.groups, 2022)
     options = RECOVERY.options(measure_effects=False)
-    values = np.array([simulate(Task(TRUTH, 999, r, options, targets)) for r in range(6)])
+    values = np.array([simulate(Task(TRUTH, 999, r, options, targets)) for r in range(24)])
     observed = values.mean(axis=0)
     return calibrate(RECOVERY, workers=1, targets=targets.with_observed(observed))
 

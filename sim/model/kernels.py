@@ -1,0 +1,48 @@
+"""Compiled kernels: how the model's hot loops are written, and the decorator that compiles them.
+
+A kernel is a pure function of arrays and numbers, compiled to machine code by numba:
+
+    @kernel
+    def market_weights_kernel(base_sales, alive, sector, sectors):
+        total = np.zeros(sectors)
+        for i in range(len(base_sales)):
+            if alive[i]:
+                total[sector[i]] += base_sales[i]
+        ...
+        return weight
+
+- It reads its arguments and returns new arrays (or writes into an array the caller hands it and
+  names `out`, or into state the caller says it changes); it keeps nothing between calls and reads
+  no global state but constants.
+- It is called through a plain Python function of the model (`sim.model.network.orders_received`,
+  `sim.model.draws.draw_month`, ...) that unpacks the model's objects into arrays, so the step
+  still reads as the model and tests can call either level.
+- Randomness inside a kernel comes only from the counter-based generator of
+  `sim.model.counter_rng`, keyed by (replicate key, month, slot, stream): a kernel may loop in any
+  order, and a draw stays the same.
+- A kernel calls only kernels of its own module. numba's cache is invalidated by a change of the
+  kernel's own file only, so a kernel calling into another file could keep running stale code.
+
+Compilation options, the same for every kernel:
+- `cache=True`: compiled once per machine, the first time a kernel is called with given argument
+  types; the machine code is kept beside the source in `__pycache__` (for an installed package
+  whose folder is read-only, in numba's user cache folder, or `NUMBA_CACHE_DIR` if set), and every
+  later process — worker processes included — loads it instead of compiling.
+- no `fastmath`: floating-point operations happen in the order written, so results agree with the
+  firm-by-firm reference and do not depend on the machine's vector width.
+- `error_model="numpy"`: division by zero gives inf or nan, as in the numpy rules, instead of
+  raising (and costs no test per division).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numba
+
+KERNEL_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
+
+
+def kernel[F: Callable](function: F) -> F:
+    """Compile `function` as a kernel (see the module's docstring)."""
+    return numba.njit(**KERNEL_OPTIONS)(function)
