@@ -1,4 +1,4 @@
-"""Wall time of the DESIGN §9 sensitivity benchmark: Sobol' first and total order, 10 factors,
+"""Wall time of the sensitivity benchmark: Sobol' first and total order, 10 factors,
 N = 512, 4 replicates a point, 72 months, the full population (target: 5 minutes on 2 cores).
 
 The 10 factors are the first ten `uncertain` inputs of `scenarios/combined.yaml`; the dummy

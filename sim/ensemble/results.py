@@ -1,4 +1,4 @@
-"""Results folders (DESIGN §7): annual.csv, summary.json, monthly.parquet, differences, manifest.
+"""Results folders: annual.csv, summary.json, monthly.parquet, differences, manifest.
 
 The tables come from `sim.ensemble.tables`; this module turns them into file contents (each a pure
 function of its input: bytes are deterministic) and writes result folders atomically: everything

@@ -1,4 +1,4 @@
-"""Result tables (DESIGN §7): annual values, their summaries, headline ranges, comparisons.
+"""Result tables: annual values, their summaries, headline ranges, comparisons.
 
 From a run's `monthly` frame (columns `replicate`, `month` "YYYY-MM", then one float column per
 name in `sim.model.indicators.INDICATOR_NAMES`, sorted by replicate then month) this module builds

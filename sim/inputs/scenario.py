@@ -1,4 +1,4 @@
-"""The typed scenario (DESIGN §5): the sections of a scenario file as frozen pydantic models, and
+"""The typed scenario: the sections of a scenario file as frozen pydantic models, and
 `Scenario`, which validates them together; and numbers set by parameter name or dotted path
 (`apply_values`), for the draws of `uncertain` and for sensitivity analysis.
 

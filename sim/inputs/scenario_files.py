@@ -1,4 +1,4 @@
-"""Scenario files (DESIGN §5). `load_scenario` reads one safely (`sim.inputs.safe_yaml`), resolves
+"""Scenario files. `load_scenario` reads one safely (`sim.inputs.safe_yaml`), resolves
 `extends`, fills in every default and validates everything at once; any problem raises
 `ScenarioError`, whose lines read `FILE:LINE: path.to.key: what is wrong (got X)`, one per problem,
 pointing at the file and line that set the offending value. The other way: `resolved_yaml` (the

@@ -58,7 +58,7 @@ def test_targets_are_the_reported_series_and_the_ministry_effects():
     assert "production_krw:2024" in keys and "active_firms:2023" not in keys
     production_2024 = targets.moments[keys.index("production_krw:2024")]
     assert production_2024.observed == pytest.approx(62.2230e12)
-    assert production_2024.tolerance == 0.005  # must be met within 1% (DESIGN §4)
+    assert production_2024.tolerance == 0.005  # must be met within 1%
     effects = {m.key: m.observed for m in targets.moments if m.group == "smart_factory"}
     assert effects == {
         "smart_factory:productivity": 0.30,

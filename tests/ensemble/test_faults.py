@@ -1,4 +1,4 @@
-"""Faults (DESIGN §10): a full disk, an output folder that cannot be written, a Dask worker lost
+"""Faults: a full disk, an output folder that cannot be written, a Dask worker lost
 mid-run, a NaN in the model's state, and where results may and may not be written.
 
 Each ends in a complete, correct result (the same bytes as an undisturbed run) or in a clear

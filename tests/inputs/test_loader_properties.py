@@ -1,4 +1,4 @@
-"""Property tests of the scenario loader through the command line (DESIGN §5, §6, §10).
+"""Property tests of the scenario loader through the command line.
 
 Every input goes through `sim.cli.main.main(["check", FILE])`, and every invalid one also through
 `main(["run", FILE, "--out", DIR])`. Whether an input is valid is decided by how it was made
@@ -109,7 +109,7 @@ UPPER = {  # key -> a bound every larger value breaks
     "producer_price_growth": 1,
     "demand_growth": 1,
 }
-# Required keys by the kind of mapping they belong to (DESIGN §5); a missing one is an error.
+# Required keys by the kind of mapping they belong to; a missing one is an error.
 REQUIRED = {
     "top": {"name"},
     "tariff": {"name", "partner", "rate", "start"},

@@ -16,8 +16,8 @@ read from the `Environment`; the tariffs' volume and price responses are recompu
 month from the tariff rates (how buyers adjust to a tariff, and how the exporters share it), and
 the schedules of pipeline orders are written here order by order.
 
-It is slow on purpose (DESIGN §3): the benchmark times `run_reference` as the firm-by-firm
-comparison of DESIGN §9.
+It is slow on purpose: the benchmark times `run_reference` as the firm-by-firm
+comparison of the performance targets.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Each monthly rule against a closed form, on small literal arrays (DESIGN §11).
+"""Each monthly rule against a closed form, on small literal arrays.
 
 Rules in `sim.model.rules`, the supplier network in `sim.model.network`, the tariff path of
 `sim.model.environment.tariff_factors`, and the 2024 totals the population synthesis must reproduce.

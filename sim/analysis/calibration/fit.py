@@ -1,4 +1,4 @@
-"""Calibration of the model to the reported figures (DESIGN §4): method of simulated moments with
+"""Calibration of the model to the reported figures: method of simulated moments with
 common random numbers, then posterior draws (a quasi-posterior of the MSM objective, or ABC-SMC).
 
 What is fitted: the parameters of kind `calibrated` in `calibration/parameters.yaml` (but those

@@ -1,4 +1,4 @@
-"""Global sensitivity analysis: which uncertain inputs drive a forecast (DESIGN §6, §8, §9).
+"""Global sensitivity analysis: which uncertain inputs drive a forecast.
 
 The factors are a scenario's `uncertain` inputs (parameter names and dotted scenario paths) plus
 one dummy factor. The pipeline is SALib's `sample -> evaluate -> analyze`:
