@@ -306,6 +306,8 @@ def inputs_table(store: ChunkStore, parts: list[range], seed: int) -> pd.DataFra
     `numpy.random.SeedSequence(seed, spawn_key=(r, stream))`), then every drawn input, the
     columns being the union of the chunks' input names in sorted order.
     """
+    import pandas as pd  # not on the workers' path
+
     rows = [row for index in range(len(parts)) for row in store.load_inputs(index)]
     names = sorted({name for row in rows for name in row})
     table = pd.DataFrame(rows, columns=names, dtype=np.float64)
