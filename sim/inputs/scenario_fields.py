@@ -141,7 +141,8 @@ def _month(value: Any) -> str:
 def _scenario_name(value: Any) -> str:
     if not isinstance(value, str):
         raise _error("must be text")
-    if not _NAME_PATTERN.match(value) or len(value) > 100:
+    # fullmatch: `$` in the pattern would also accept a trailing newline ("abc\n").
+    if not _NAME_PATTERN.fullmatch(value) or len(value) > 100:
         raise _error(
             "may use only letters, digits, - and _ (at most 100; it names the results folder)"
         )
