@@ -40,6 +40,7 @@ from sim.inputs.scenario_fields import (
     DEFAULT_KRW_PER_USD,
     DEFAULT_PRODUCER_PRICE_GROWTH,
     DEFAULT_QUANTILES,
+    KRW_PER_USD_RANGE,
     MAX_KRW,
     MAX_PERIOD_MONTHS,
     MAX_REPLICATES,
@@ -69,6 +70,7 @@ from sim.inputs.scenario_fields import (
     path_value,
 )
 from sim.inputs.scenario_messages import _data_path, _message
+from sim.inputs.validity import scenario_problems
 
 # Sections of a scenario that are not model inputs, so `uncertain` cannot address them.
 _NOT_INPUTS = ("name", "title", "description", "period", "runs", "outputs", "uncertain")
@@ -146,11 +148,12 @@ def _demand_growth(value: Any) -> Any:
 class Macro(_Model):
     """The economic environment outside the complex."""
 
-    krw_per_usd: _number_or_path(gt=0, le=100_000) = Field(
+    krw_per_usd: _number_or_path(ge=KRW_PER_USD_RANGE[0], le=KRW_PER_USD_RANGE[1]) = Field(
         DEFAULT_KRW_PER_USD,
         description=(
-            "Won per US dollar: a number, or a path {YYYY-MM: value, ...} read linearly between "
-            "its points and flat outside them. Default 1364.4, the 2024 average (Bank of Korea)."
+            "Won per US dollar, 500..5000: a number, or a path {YYYY-MM: value, ...} read "
+            "linearly between its points and flat outside them. Default 1364.4, the 2024 "
+            "average (Bank of Korea)."
         ),
     )
     producer_price_growth: _number_or_path(gt=-0.5, lt=1) = Field(
@@ -480,7 +483,7 @@ class Scenario(_Model):
             if name not in lows:
                 message = "unknown parameter (see `changwon-sim params`)" + _suggest(name, lows)
                 problems.add((name,), message)
-            elif limits[name] is not None and not limits[name][0] <= value <= limits[name][1]:
+            elif not limits[name][0] <= value <= limits[name][1]:
                 low, high = limits[name]
                 message = (
                     f"must be between {_show(low)} and {_show(high)}, the values the model "
@@ -536,6 +539,18 @@ class Scenario(_Model):
                         f"take ({reason}); narrow the distribution or give it bounds",
                     )
                     break
+        problems.raise_if_any()
+        return self
+
+
+    @model_validator(mode="after")
+    def _jointly_valid(self, info: ValidationInfo) -> Scenario:
+        """Inputs valid one by one can still be impossible together: `sim.inputs.validity`."""
+        if info.context and info.context.get(_SKIP_SUPPORT_CHECK):
+            return self  # a replicate's draws: the whole scenario has been checked
+        problems = _Problems()
+        for where, message in scenario_problems(self):
+            problems.add(where, message)
         problems.raise_if_any()
         return self
 

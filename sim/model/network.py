@@ -98,6 +98,7 @@ def build_network(
     suppliers_per_buyer: np.ndarray,
     market_mix: np.ndarray,
     sweeps: int = 30,
+    supplier_cap: float | None = None,
 ) -> SupplierNetwork:
     """Draw who buys from whom, then balance the shares so every supplier's in-complex sales are
     proportional to `supplier_capacity` (Sinkhorn scaling on the drawn pattern).
@@ -105,7 +106,9 @@ def build_network(
     `gross_inputs_in_complex`: each buyer's monthly in-complex purchases (sets row totals);
     `supplier_capacity`: how much each firm can sell inside the complex (zero: not a supplier);
     `suppliers_per_buyer`: number of supplier draws per buyer;
-    `market_mix`: how a buyer left with no named supplier splits its purchases over sector markets.
+    `market_mix`: how a buyer left with no named supplier splits its purchases over sector markets;
+    `supplier_cap`: if given, no supplier is sent by name more than this share of its capacity
+    (for populations where suppliers sell most of their output inside the complex).
     """
     n = len(gross_inputs_in_complex)
     p = supplier_capacity / supplier_capacity.sum()
@@ -130,6 +133,8 @@ def build_network(
     # supplier receives by name at twice its target and send the excess to the sector markets.
     col_sum = np.bincount(flow.indices, weights=flow.data, minlength=n)
     limit = 2.0 * col_target
+    if supplier_cap is not None:
+        limit = np.minimum(limit, supplier_cap * supplier_capacity)
     flow.data *= np.minimum(1.0, limit / np.where(col_sum > 0, col_sum, 1.0))[flow.indices]
     named = np.bincount(rows, weights=flow.data, minlength=n)
     scale = np.maximum(named, row_target)

@@ -493,6 +493,10 @@ def valid_documents(draw) -> dict:
         elif change == "rate" and document.get("tariffs"):
             tariff = draw(st.sampled_from(document["tariffs"]))
             tariff["rate"] = draw(st.floats(0, 10))
+            # Any rate, with the tariff fully passed on: exporters then absorb none of it (a
+            # rate above 1 absorbed in part is refused, sim.inputs.validity).
+            document.setdefault("parameters", {})["tariff_passthrough"] = 1.0
+            document.get("uncertain", {}).pop("tariff_passthrough", None)
         elif change == "drop":
             for key in draw(st.sets(st.sampled_from(["title", "description", "outputs"]))):
                 document.pop(key, None)
