@@ -111,6 +111,7 @@ def load_run(path: str | Path) -> RunFolder:
     for key in ("seed", "replicates", "scenario_hash"):
         if key not in manifest:
             raise BriefError(f"{path / 'manifest.json'}: no '{key}' (not a run manifest)")
+    check_file_hashes(path, manifest)
     from sim.inputs.safe_yaml import YamlError, load_file
 
     try:
@@ -126,6 +127,33 @@ def load_run(path: str | Path) -> RunFolder:
     ):
         raise BriefError(f"{path / 'summary.json'}: not a run summary")
     return RunFolder(path, manifest, scenario, annual, summary)
+
+
+def check_file_hashes(path: Path, manifest: dict[str, Any]) -> None:
+    """`BriefError` naming the first file whose sha256 differs from the one `run` recorded in
+    manifest.json (a result edited or damaged since: a brief must not quote it as the run's)."""
+    import hashlib
+
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise BriefError(f"{path / 'manifest.json'}: lists no file hashes (not written by `run`)")
+    root = path.resolve()
+    for relative, expected in sorted(files.items()):
+        target = (path / str(relative)).resolve()
+        if root not in target.parents:
+            raise BriefError(f"{path / 'manifest.json'}: lists a file outside the folder")
+        digest = hashlib.sha256()
+        try:
+            with open(target, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            raise BriefError(f"{path / str(relative)}: missing or unreadable") from None
+        if digest.hexdigest() != str(expected).lower():
+            raise BriefError(
+                f"{path / str(relative)}: does not match the sha256 in manifest.json; the "
+                "results were changed after `run` wrote them"
+            )
 
 
 def check_paired(run: RunFolder, base: RunFolder) -> None:
