@@ -15,6 +15,7 @@ from sim.cli.common import (
     check_out_folder,
     non_negative_int,
     positive_int,
+    scheduler_address,
 )
 
 
@@ -46,6 +47,7 @@ def add_calibrate_command(subparsers) -> argparse.ArgumentParser:
     where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
     where.add_argument(
         "--scheduler",
+        type=scheduler_address,
         metavar="ADDRESS",
         help="simulate on an existing Dask cluster (tcp://host:8786)",
     )

@@ -24,6 +24,7 @@ from sim.cli.common import (
     Interrupted,
     WriteError,
     one_line,
+    stop_signals_interrupt,
 )
 from sim.cli.compare import add_compare_command
 from sim.cli.params import add_params_command
@@ -31,6 +32,7 @@ from sim.cli.run import add_run_command
 from sim.cli.schema import add_schema_command
 from sim.cli.sensitivity import add_sensitivity_command
 from sim.cli.validate import add_validate_command
+from sim.ensemble.locks import JobBusy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,12 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     from sim.inputs.scenario_errors import ScenarioError
 
     try:
-        return args.command(args)
+        with stop_signals_interrupt():
+            return args.command(args)
     except ScenarioError as error:
         for line in error.messages:
             print(one_line(line), file=sys.stderr)
         return EXIT_INVALID
     except InputError as error:
+        print(one_line(f"error: {error}"), file=sys.stderr)
+        return EXIT_INVALID
+    except JobBusy as error:
         print(one_line(f"error: {error}"), file=sys.stderr)
         return EXIT_INVALID
     except WriteError as error:

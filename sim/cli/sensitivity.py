@@ -25,9 +25,14 @@ from sim.cli.common import (
     non_negative_int,
     positive_int,
     progress_bar,
+    scheduler_address,
 )
+from sim.cli.running import add_limit_options, check_estimate, estimate
 
 METHOD_CHOICES = ("sobol", "morris", "delta")
+#: Simulations (design points x replicates per point) an analysis may ask for, even with --yes:
+#: ten times the replicates of the largest run.
+MAX_SIMULATIONS = 1_000_000
 
 
 def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
@@ -82,7 +87,10 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
     where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)"
+        "--scheduler",
+        type=scheduler_address,
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster (tcp://host:8786)",
     )
     parser.add_argument(
         "--out", type=Path, default=Path("results"), help="results root (default: ./results)"
@@ -108,6 +116,7 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         "they are drawn per replicate, as in `run`, and count as the model's own randomness)",
     )
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
+    add_limit_options(parser)
     parser.set_defaults(command=command_sensitivity)
     return parser
 
@@ -184,6 +193,14 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     workers = args.workers or default_workers()
     executor = make_executor(workers, args.scheduler)
     points = _points(method, samples, len(factors), args.second_order)
+    simulations = points * args.replicates_per_point
+    if simulations > MAX_SIMULATIONS:
+        raise InputError(
+            f"the design has {points:,} points x {args.replicates_per_point} replicates = "
+            f"{simulations:,} simulations, above the cap of {MAX_SIMULATIONS:,}; use fewer "
+            "--samples or --replicates-per-point"
+        )
+    check_estimate(args, estimate(args, scenario, simulations))
     started = time.time()
     try:
         with (

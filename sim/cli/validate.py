@@ -17,7 +17,9 @@ from sim.cli.common import (
     check_out_folder,
     non_negative_int,
     positive_int,
+    scheduler_address,
 )
+from sim.cli.running import replicate_count
 
 
 def add_validate_command(subparsers) -> argparse.ArgumentParser:
@@ -40,6 +42,7 @@ def add_validate_command(subparsers) -> argparse.ArgumentParser:
     where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
     where.add_argument(
         "--scheduler",
+        type=scheduler_address,
         metavar="ADDRESS",
         help="simulate on an existing Dask cluster (tcp://host:8786)",
     )
@@ -56,11 +59,13 @@ def add_validate_command(subparsers) -> argparse.ArgumentParser:
         help="folder holding the fit's posterior_draws.csv (default: calibration/)",
     )
     validate.add_argument(
-        "--replicates", type=positive_int, help="hindcast replicates (default: the preset's)"
+        "--replicates",
+        type=replicate_count,
+        help="hindcast replicates, 1..100,000 (default: the preset's)",
     )
     validate.add_argument(
         "--reference",
-        type=positive_int,
+        type=replicate_count,
         help="prior simulations of the rolling checks' reference table (default: the preset's)",
     )
     validate.add_argument("--no-figures", action="store_true", help="skip the figures")

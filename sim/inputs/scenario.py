@@ -542,7 +542,6 @@ class Scenario(_Model):
         problems.raise_if_any()
         return self
 
-
     @model_validator(mode="after")
     def _jointly_valid(self, info: ValidationInfo) -> Scenario:
         """Inputs valid one by one can still be impossible together: `sim.inputs.validity`."""
