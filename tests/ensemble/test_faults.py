@@ -506,6 +506,7 @@ def test_a_scheduler_address_that_is_not_one_is_refused(scenario, tmp_path, addr
     assert "Traceback" not in err and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # about 20 s: a cluster, a run and a first chunk
 def test_a_killed_scheduler_ends_the_run_with_one_line_and_no_traceback(tmp_path):
     scenario = tmp_path / "faults.yaml"
     scenario.write_text(DASK_SCENARIO.replace("150", "2000"), encoding="utf-8")
@@ -541,14 +542,14 @@ def test_a_killed_scheduler_ends_the_run_with_one_line_and_no_traceback(tmp_path
 
 @pytest.fixture
 def tiny_disk(tmp_path):
-    """A 300 kB tmpfs (needs root; skipped elsewhere). Yields its folder and a function that
-    makes it 50 MB."""
+    """A 64 kB tmpfs (needs root; skipped elsewhere): room for one chunk of 25 replicates x 12
+    months (48 kB). Yields its folder and a function that makes it 50 MB."""
     folder = tmp_path / "tiny"
     folder.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(folder)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr!r}")
@@ -568,7 +569,7 @@ def test_a_real_full_disk_mid_chunks_gives_the_documented_message(scenario, tiny
     hint. The file system here really is full (no monkeypatching)."""
     folder, grow = tiny_disk
     big = scenario.parent / "big.yaml"
-    big.write_text(SCENARIO.replace("replicates: 30", "replicates: 200"), encoding="utf-8")
+    big.write_text(SCENARIO.replace("replicates: 30", "replicates: 75"), encoding="utf-8")
     code, out, err = cli(*run_argv(big, folder), "--yes")  # --yes: past the disk estimate
     line = one_error_line(err)
     assert code == 1 and out == ""

@@ -71,7 +71,11 @@ def assert_all_gone(session: int, helpers: list[psutil.Process]) -> None:
     assert not [p for p in helpers if p.is_running() and p.status() != "zombie"]
 
 
-@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize(
+    "stop",
+    [signal.SIGKILL, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)],  # suite time
+    ids=["SIGKILL", "SIGTERM"],
+)
 def test_a_killed_run_leaves_no_process_behind(tmp_path, stop):
     run = start_run(tmp_path)
     try:
