@@ -126,3 +126,23 @@ def test_plain_decimal_numbers_are_read_as_written(tmp_path, written, value):
     scenario = tmp_path / "s.yaml"
     scenario.write_text(f"name: s\nruns: {{seed: {written}}}\n", encoding="utf-8")
     assert load_scenario(scenario).runs.seed == value
+
+
+def test_thousands_of_items_are_checked_without_quadratic_work(tmp_path):
+    """3,000 tariffs, each with an uncertain rate: checking every draw's extremes used to
+    validate the whole file again for each (hours); the joint rules compared every measure with
+    every other. The timeout only catches a hang; it is not a speed test."""
+    lines = ["name: many", "tariffs:"]
+    lines += [f"  - {{name: t{i}, partner: US, rate: 0.0001, start: 2025-02}}" for i in range(3000)]
+    lines += ["uncertain:"]
+    lines += [f"  tariffs.t{i}.rate: {{dist: uniform, low: 0, high: 0.0002}}" for i in range(3000)]
+    path = tmp_path / "many.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"ok: {path}: many, ") and "3000 uncertain inputs" in done.stdout

@@ -75,6 +75,8 @@ def test_every_rule_is_monotone_in_each_input(rule):
 
 SCENARIO_INPUTS = {  # the scenario numbers rules use, over what a scenario may hold
     "period_years": (1 / 12, 50.0),
+    "years_after_base": (0.0, 176.0),
+    "years_before_base": (0.0, 124.0),
     "tariff_rate_max": (0.0, 10.0),
     "demand_growth_max": (-0.99, 0.99),
     "demand_growth_min": (-0.99, 0.99),
@@ -274,3 +276,17 @@ def test_whatever_check_accepts_runs_to_sane_numbers_full_population(data):
     scenario = accepted(data)
     assume(scenario is not None)
     assert_sane(simulate(scenario, None))
+
+
+def test_trends_are_bounded_relative_to_the_base_year_not_only_over_the_period(tmp_path):
+    """A ten-year period in the 2150s compounds 4% growth for 135 years from 2024 (x 200)."""
+    path = tmp_path / "far.yaml"
+    path.write_text(
+        "name: far\nperiod: {start: 2150-01, end: 2159-12}\nmacro: {demand_growth: {US: 0.04}}\n",
+        encoding="utf-8",
+    )
+    code, _, err = cli("check", str(path))
+    assert code == 2 and f"{path}:3: macro.demand_growth.US: " in err
+    assert "real demand in the period relative to 2024 can reach" in err
+    path.write_text(path.read_text().replace("0.04", "0.03"), encoding="utf-8")  # x 54: fine
+    assert cli("check", str(path))[0] == 0
