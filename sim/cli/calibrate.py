@@ -13,9 +13,9 @@ from sim.cli.common import (
     PRESET_CHOICES,
     Progress,
     check_out_folder,
-    non_negative_int,
-    positive_int,
     scheduler_address,
+    seed_number,
+    worker_count,
 )
 
 
@@ -42,9 +42,9 @@ def add_calibrate_command(subparsers) -> argparse.ArgumentParser:
         help="full: the committed fit (about 5 minutes on 2 quiet cores); quick: a smoke test "
         "on a reduced population in seconds, not a fit to use",
     )
-    calibrate.add_argument("--seed", type=non_negative_int, help="override the preset's seed")
+    calibrate.add_argument("--seed", type=seed_number, help="override the preset's seed")
     where = calibrate.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    where.add_argument("--workers", type=worker_count, help="worker processes (default: all cores)")
     where.add_argument(
         "--scheduler",
         type=scheduler_address,

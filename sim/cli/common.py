@@ -56,6 +56,28 @@ def positive_float(text: str) -> float:
     return value
 
 
+#: The largest seed (`runs.seed` of a scenario file): seeds are stored in int64 columns.
+MAX_SEED = 2**63 - 1
+#: Worker processes one machine may be asked for: more only exhaust its memory and processes.
+MAX_WORKERS = 256
+
+
+def seed_number(text: str) -> int:
+    """argparse type of `--seed`: 0 .. 2**63 - 1, as in a scenario file."""
+    value = non_negative_int(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEED} (got {text})")
+    return value
+
+
+def worker_count(text: str) -> int:
+    """argparse type of `--workers`: 1 .. MAX_WORKERS."""
+    value = positive_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_WORKERS} (got {text})")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -91,6 +113,12 @@ def check_out_folder(out: Path, name: str = "") -> None:
     import os
 
     folder = out / name if name else out
+    for part in folder.absolute().parts:
+        # A name the file system cannot hold fails only when the folder is made, after the run.
+        if len(os.fsencode(part)) > 255:
+            raise InputError(f"--out {out}: a folder name is longer than 255 bytes")
+    if len(os.fsencode(folder.absolute())) > 3800:
+        raise InputError(f"--out {out}: the path is too long")
     probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
     if not probe.is_dir():
         raise InputError(f"--out {out}: {probe} is not a folder")
@@ -129,12 +157,13 @@ class stop_signals_interrupt:
     """While a command runs, SIGTERM and SIGHUP (a `kill`, a closed terminal) interrupt it as
     Ctrl-C does: finished chunks are kept, worker processes are stopped, the exit code is 130.
     Python's default for SIGTERM ends the process at once, skipping all of that. A second signal
-    during the clean-up is ignored; SIGKILL still ends everything (workers watch for it).
+    (Ctrl-C pressed twice) during the clean-up is ignored, so the clean-up finishes; SIGKILL
+    still ends everything (workers watch for it).
 
     Only the main thread may set signal handlers; elsewhere (a caller's thread) this does nothing.
     """
 
-    SIGNALS = ("SIGTERM", "SIGHUP")
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
     def __init__(self) -> None:
         self.previous: dict[int, Any] = {}

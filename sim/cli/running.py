@@ -16,11 +16,12 @@ from sim.cli.common import (
     InputError,
     Interrupted,
     disk_errors,
-    non_negative_int,
     positive_float,
     positive_int,
     progress_bar,
     scheduler_address,
+    seed_number,
+    worker_count,
 )
 
 
@@ -28,9 +29,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--replicates", type=replicate_count, help="override the scenario's runs (1..100,000)"
     )
-    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
+    parser.add_argument("--seed", type=seed_number, help="override the scenario's seed")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    where.add_argument("--workers", type=worker_count, help="worker processes (default: all cores)")
     where.add_argument(
         "--scheduler",
         type=scheduler_address,
@@ -220,6 +221,8 @@ def run_scenario(scenario, args, replicates: int | None = None, seed: int | None
             store.claim()
     except JobBusy as error:
         raise InputError(str(error)) from None
+    except (NotADirectoryError, FileExistsError) as error:  # e.g. a file named .jobs
+        raise InputError(f"--out {args.out}: {error.filename} is not a folder") from None
     total = len(chunks(replicates))
     kept = len(store.finished())
     if args.restart:

@@ -22,10 +22,11 @@ from sim.cli.common import (
     EXIT_OK,
     InputError,
     check_out_folder,
-    non_negative_int,
     positive_int,
     progress_bar,
     scheduler_address,
+    seed_number,
+    worker_count,
 )
 from sim.cli.running import add_limit_options, check_estimate, estimate
 
@@ -83,9 +84,9 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         metavar="R",
         help="replicates averaged at each design point (default 4)",
     )
-    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
+    parser.add_argument("--seed", type=seed_number, help="override the scenario's seed")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    where.add_argument("--workers", type=worker_count, help="worker processes (default: all cores)")
     where.add_argument(
         "--scheduler",
         type=scheduler_address,

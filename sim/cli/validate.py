@@ -15,9 +15,9 @@ from sim.cli.common import (
     InputError,
     Progress,
     check_out_folder,
-    non_negative_int,
-    positive_int,
     scheduler_address,
+    seed_number,
+    worker_count,
 )
 from sim.cli.running import replicate_count
 
@@ -37,9 +37,9 @@ def add_validate_command(subparsers) -> argparse.ArgumentParser:
         ),
     )
     validate.add_argument("--preset", choices=PRESET_CHOICES, default="full")
-    validate.add_argument("--seed", type=non_negative_int, help="override the preset's seed")
+    validate.add_argument("--seed", type=seed_number, help="override the preset's seed")
     where = validate.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    where.add_argument("--workers", type=worker_count, help="worker processes (default: all cores)")
     where.add_argument(
         "--scheduler",
         type=scheduler_address,

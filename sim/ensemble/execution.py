@@ -154,12 +154,15 @@ class DaskCluster(Closing):
         self.description = {"kind": "dask", "scheduler": address}
         self.client = None
 
+    #: How long connecting to the scheduler may take, seconds.
+    CONNECT_SECONDS = 30.0
+
     def run(self, function, tasks, on_result) -> None:
-        from distributed import Client, wait
+        from distributed import wait
 
         _quiet_dask_logs()
         if self.client is None:
-            self.client = Client(self.address, timeout="30s")
+            self.client = self._connect()
         futures = {
             self.client.submit(function, *task, pure=False, retries=2): index
             for index, task in enumerate(tasks)
@@ -197,6 +200,41 @@ class DaskCluster(Closing):
                     f"{self.no_worker_seconds:.0f} s, with {len(futures)} tasks left; start "
                     "workers, then run the same command with --resume"
                 )
+
+    def _connect(self):
+        """A client of the scheduler, or `ClusterError` within a bounded time: dask's own
+        timeout does not cover a server that accepts the connection and never answers, and a
+        server that is not a scheduler can make it fail in odd ways (a MemoryError)."""
+        import threading
+
+        from distributed import Client
+
+        box: dict[str, Any] = {}
+
+        def connect() -> None:
+            try:
+                box["client"] = Client(self.address, timeout=f"{self.CONNECT_SECONDS:.0f}s")
+            except BaseException as error:  # reported below, in the calling thread
+                box["error"] = error
+
+        thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+        thread.start()
+        patience = 1.5 * self.CONNECT_SECONDS
+        thread.join(patience)
+        where = f"a Dask scheduler at {self.address}"
+        if thread.is_alive():
+            raise ClusterError(
+                f"no answer from {where} after {patience:.0f} s: check the "
+                "address and that a Dask scheduler runs there, or run locally with --workers"
+            )
+        if "error" in box:
+            error = box["error"]
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise ClusterError(
+                f"cannot connect to {where} ({reason}): check the address and that a Dask "
+                "scheduler runs there, or run locally with --workers"
+            )
+        return box["client"]
 
     def _workers(self) -> int:
         try:
@@ -269,9 +307,10 @@ class ChunkStore:
         return self.folder / f"chunk-{index:06d}.npy"
 
     def finished(self) -> set[int]:
+        """Indices of the saved chunks that are whole (a damaged file is run again)."""
         if not self.folder.is_dir():
             return set()
-        return {int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.npy")}
+        return {int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.npy") if _whole_npy(p)}
 
     def save(self, index: int, values: np.ndarray) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -309,6 +348,25 @@ class ChunkStore:
                 parent.rmdir()
             except OSError:  # not empty (a result, another job) or already gone
                 break
+
+
+def _whole_npy(path: Path) -> bool:
+    """Whether a .npy file has a readable header and all the bytes its header announces (a
+    chunk truncated by a crash of the disk, or by hand, is not finished work)."""
+    try:
+        with open(path, "rb") as handle:
+            form = np.lib.format
+            read_header = {
+                (1, 0): form.read_array_header_1_0,
+                (2, 0): form.read_array_header_2_0,
+            }.get(form.read_magic(handle))
+            if read_header is None:
+                return False
+            shape, _, dtype = read_header(handle)
+            expected = handle.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        return path.stat().st_size == expected
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def job_id(*parts: object) -> str:

@@ -97,8 +97,13 @@ class signals_deferred:
     def __enter__(self) -> None:
         from multiprocessing import forkserver, resource_tracker
 
-        forkserver.ensure_running()
+        # The tracker cleans up after a run killed by SIGKILL and would warn about it on the
+        # user's terminal, in two lines; it takes its warning filters from ours.
+        quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+        if quiet not in sys.warnoptions:
+            sys.warnoptions.append(quiet)
         resource_tracker.ensure_running()
+        forkserver.ensure_running()
         self.blocked = hasattr(signal, "pthread_sigmask")
         if self.blocked:
             self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)

@@ -371,7 +371,10 @@ class Outputs(_Model):
     quantiles: tuple[_number(gt=0, lt=1), ...] = Field(
         DEFAULT_QUANTILES,
         min_length=1,
-        description="Quantiles reported for every indicator, each in (0, 1); sorted on reading.",
+        max_length=99,  # a column each in annual.csv, for every indicator and year
+        description=(
+            "Quantiles reported for every indicator, each in (0, 1), at most 99; sorted on reading."
+        ),
     )
 
     @field_validator("quantiles")

@@ -108,7 +108,8 @@ def _load_tree(label: str, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Whe
     if len(chain) > MAX_EXTENDS_DEPTH:
         raise ScenarioError([f"{at}: more than {MAX_EXTENDS_DEPTH} files extend each other"])
     if not found:
-        raise ScenarioError([f"{at}: file not found: {parent_label}"])
+        what = "not a regular file" if parent_path.exists() else "file not found"
+        raise ScenarioError([f"{at}: {what}: {parent_label}"])
     parent, parent_where = _load_tree(parent_label, (*chain, parent_path))
     for key in _NOT_INHERITED:
         parent.pop(key, None)

@@ -582,3 +582,68 @@ def test_a_real_full_disk_mid_chunks_gives_the_documented_message(scenario, tiny
     code, out, err = cli(*run_argv(big, folder), "--resume")
     assert code == 0, err
     assert chunk_files(folder) == [] and leftovers(folder) == []
+
+
+def test_a_damaged_saved_chunk_is_run_again_on_resume(scenario, reference, tmp_path, monkeypatch):
+    """A truncated chunk file (a crash of the disk, an edit) made --resume fail with exit 1
+    (`ValueError: EOF: reading array header`); it is now treated as not finished."""
+    real_save = sim.ensemble.execution.ChunkStore.save
+    saved = []
+
+    def save_then_stop(store, index, values):
+        real_save(store, index, values)
+        saved.append(index)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.ensemble.execution.ChunkStore, "save", save_then_stop)
+    code, _, err = cli(*run_argv(scenario, tmp_path))
+    assert code == 130, err
+    monkeypatch.undo()
+    (chunk,) = chunk_files(tmp_path)
+    chunk.write_bytes(chunk.read_bytes()[:100])
+    code, out, err = cli(*run_argv(scenario, tmp_path, "--resume"))
+    assert code == 0, err
+    assert result_bytes(Path(out.strip())) == reference
+
+
+def test_an_address_where_no_dask_scheduler_answers_ends_within_a_bounded_time(
+    scenario, tmp_path, monkeypatch
+):
+    """A server that accepts connections and never answers made the run wait for ever (dask's
+    own connect timeout does not cover it); one that answers something else made it fail with
+    a MemoryError. Both now end with one line, exit 1."""
+    import socket
+    import threading
+
+    from sim.ensemble.execution import DaskCluster
+
+    monkeypatch.setattr(DaskCluster, "CONNECT_SECONDS", 2.0)
+    silent, talkative = socket.socket(), socket.socket()
+    for server in (silent, talkative):
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+
+    def answer_nonsense() -> None:
+        while True:
+            try:
+                connection, _ = talkative.accept()
+            except OSError:
+                return
+            connection.sendall(b"HTTP/1.0 200 OK\r\n\r\nnot a scheduler")
+            connection.close()
+
+    threading.Thread(target=answer_nonsense, daemon=True).start()
+    try:
+        for server in (silent, talkative):
+            address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+            started = time.time()
+            code, out, err = cli(
+                *run_argv(scenario, tmp_path / "out")[:-3], "--scheduler", address, "--no-figures"
+            )
+            assert code == 1 and out == "" and time.time() - started < 60
+            line = one_error_line(err)
+            assert line.startswith("error: ClusterError: ") and address in line
+            assert "--workers" in line
+    finally:
+        silent.close()
+        talkative.close()

@@ -93,6 +93,27 @@ def test_a_killed_run_leaves_no_process_behind(tmp_path, stop):
         assert len(err.splitlines()) == 1, err
     else:
         assert run.returncode == -signal.SIGKILL
+        # Nothing on the terminal: the resource tracker used to warn, in two lines, about the
+        # semaphores it cleaned up after the killed run.
+        assert err == ""
+
+
+@pytest.mark.slow  # about 20 s on a loaded machine
+def test_ctrl_c_pressed_twice_still_stops_cleanly(tmp_path):
+    """The second Ctrl-C used to interrupt the clean-up of the first (exit by SIGINT)."""
+    run = start_run(tmp_path)
+    try:
+        helpers = wait_until_working(run, tmp_path)
+        run.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert_all_gone(run.pid, helpers)
+    assert run.returncode == 130 and err.startswith("interrupted: ") and len(err.splitlines()) == 1
 
 
 def test_a_worker_ends_when_the_run_it_serves_ends(tmp_path):

@@ -146,3 +146,11 @@ def test_thousands_of_items_are_checked_without_quadratic_work(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"ok: {path}: many, ") and "3000 uncertain inputs" in done.stdout
+
+
+def test_extends_naming_a_fifo_says_it_is_not_a_file(tmp_path):
+    os.mkfifo(tmp_path / "parent.yaml")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: s\nextends: parent.yaml\n", encoding="utf-8")
+    line = refused(scenario, tmp_path / "out")
+    assert line == f"{scenario}:2: extends: not a regular file: {tmp_path / 'parent.yaml'}"
