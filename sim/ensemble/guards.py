@@ -150,7 +150,7 @@ def estimate_run(
     seconds = busiest_worker_replicates(to_run, busy) * per_replicate + FIXED_SECONDS
     if workers > 1:
         seconds += WORKER_START_SECONDS
-    peak_firms = firms * (1.0 + firm_growth) ** (months / 12.0)
+    peak_firms = firms * math.exp(firm_growth * months / 12.0)
     worker_bytes = int(peak_firms * BYTES_PER_FIRM) + 2 * chunk_bytes
     if workers == 1:  # replicates run in the main process
         peak = main_bytes + worker_bytes
@@ -160,13 +160,14 @@ def estimate_run(
 
 
 def growth_months(months: int, growth: float) -> float:
-    """Sum over the months of the firms stepped, relative to the start: (1 + growth) ** (m / 12)
-    for m = 0 .. months - 1 (`months` when nothing grows)."""
+    """Sum over the months of the firms stepped, relative to the start, when entrants arrive
+    each month at `growth` / 12 of the firms then (and none leave): exp(growth x m / 12) for
+    m = 0 .. months - 1 (`months` when nothing grows)."""
     if months <= 0:
         return 0.0
     if abs(growth) < 1e-12:
         return float(months)
-    ratio = (1.0 + growth) ** (1.0 / 12.0)
+    ratio = math.exp(growth / 12.0)
     return (ratio**months - 1.0) / (ratio - 1.0)
 
 

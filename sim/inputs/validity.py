@@ -165,16 +165,6 @@ def _anchor_share_of_sector(sector: str) -> Callable[[Mapping[str, float]], floa
     return share
 
 
-def _over_period(growth: str) -> Callable[[Mapping[str, float]], float]:
-    """The level reached at the end of the period by compounding the yearly `growth` input."""
-
-    def level(v: Mapping[str, float]) -> float:
-        rate = v[growth]
-        return (1.0 + rate) ** v["period_years"] if rate > -1.0 else 0.0
-
-    return level
-
-
 def _level(growth: str, years: str, sign: float) -> Callable[[Mapping[str, float]], float]:
     """A trend level relative to the base year: (1 + growth) ** (sign x years) (after the base
     year sign is +1; before it, levels are compounded backwards, sign -1)."""
@@ -291,9 +281,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "the number of firms at the end of the period over the start",
         ("entry_rate", "period_years"),
-        _over_period("entry_rate"),
+        # Entrants arrive every month in proportion to the firms then active: without exits
+        # the firms grow as exp(entry_rate x years).
+        lambda v: math.exp(v["entry_rate"] * v["period_years"]),
         "entries compound over long periods; use a lower entry_rate or a shorter period",
-        high=30.0,
+        high=40.0,
     ),
     Rule(
         "the share of the price exporters absorb, (1 - tariff_passthrough) x tariff rate",
