@@ -13,8 +13,9 @@ from sim.cli.common import (
     PRESET_CHOICES,
     Progress,
     check_out_folder,
-    non_negative_int,
-    positive_int,
+    scheduler_address,
+    seed_number,
+    worker_count,
 )
 
 
@@ -42,16 +43,17 @@ def add_calibrate_command(subparsers) -> argparse.ArgumentParser:
         "on a reduced population in seconds, not a fit to use; e.g. --preset quick",
     )
     calibrate.add_argument(
-        "--seed", type=non_negative_int, help="override the preset's seed, e.g. --seed 20240601"
+        "--seed", type=seed_number, help="override the preset's seed, e.g. --seed 20240601"
     )
     where = calibrate.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
-        type=positive_int,
+        type=worker_count,
         help="worker processes (default: all cores), e.g. --workers 2",
     )
     where.add_argument(
         "--scheduler",
+        type=scheduler_address,
         metavar="ADDRESS",
         help="simulate on an existing Dask cluster, e.g. --scheduler tcp://10.0.0.5:8786",
     )

@@ -7,6 +7,7 @@ Cheap to import (the standard library only): every command module imports it at 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,28 @@ def positive_float(text: str) -> float:
     return value
 
 
+#: The largest seed (`runs.seed` of a scenario file): seeds are stored in int64 columns.
+MAX_SEED = 2**63 - 1
+#: Worker processes one machine may be asked for: more only exhaust its memory and processes.
+MAX_WORKERS = 256
+
+
+def seed_number(text: str) -> int:
+    """argparse type of `--seed`: 0 .. 2**63 - 1, as in a scenario file."""
+    value = non_negative_int(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEED} (got {text})")
+    return value
+
+
+def worker_count(text: str) -> int:
+    """argparse type of `--workers`: 1 .. MAX_WORKERS."""
+    value = positive_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_WORKERS} (got {text})")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -65,12 +88,37 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+#: `tcp://host:port` and the other schemes of dask.distributed, or `host:port`; host names,
+#: IPv4 and bracketed IPv6 addresses.
+_SCHEDULER = re.compile(
+    r"(?:(?:tcp|tls|ws|wss|inproc|ucx)://)?"
+    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?)"
+    r"(?::(?P<port>[0-9]{1,5}))?/?"
+)
+
+
+def scheduler_address(text: str) -> str:
+    """argparse type of `--scheduler`: a Dask scheduler address such as tcp://10.0.0.5:8786."""
+    match = _SCHEDULER.fullmatch(text.strip())
+    if not match or (match["port"] and not 0 < int(match["port"]) < 65536):
+        raise argparse.ArgumentTypeError(
+            f"not a Dask scheduler address such as tcp://10.0.0.5:8786 (got {text!r})"
+        )
+    return text.strip()
+
+
 def check_out_folder(out: Path, name: str = "") -> None:
     """The results root and the scenario's folder in it must be folders (or not exist yet) that
     can be written, as must the nearest existing folder above them (where they will be made)."""
     import os
 
     folder = out / name if name else out
+    for part in folder.absolute().parts:
+        # A name the file system cannot hold fails only when the folder is made, after the run.
+        if len(os.fsencode(part)) > 255:
+            raise InputError(f"--out {out}: a folder name is longer than 255 bytes")
+    if len(os.fsencode(folder.absolute())) > 3800:
+        raise InputError(f"--out {out}: the path is too long")
     probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
     if not probe.is_dir():
         raise InputError(f"--out {out}: {probe} is not a folder")
@@ -103,6 +151,47 @@ class disk_errors:
                 "the same command with --resume"
             )
         raise WriteError(f"cannot write to {self.folder}: {reason}{kept}") from None
+
+
+class stop_signals_interrupt:
+    """While a command runs, SIGTERM and SIGHUP (a `kill`, a closed terminal) interrupt it as
+    Ctrl-C does: finished chunks are kept, worker processes are stopped, the exit code is 130.
+    Python's default for SIGTERM ends the process at once, skipping all of that. A second signal
+    (Ctrl-C pressed twice) during the clean-up is ignored, so the clean-up finishes; SIGKILL
+    still ends everything (workers watch for it).
+
+    Only the main thread may set signal handlers; elsewhere (a caller's thread) this does nothing.
+    """
+
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for name in self.SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None:
+                self.previous[number] = signal.signal(number, self._interrupt)
+
+    def _interrupt(self, number: int, frame: Any) -> None:
+        import signal
+
+        for other in self.previous:
+            signal.signal(other, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+        self.previous.clear()
 
 
 class progress_bar:

@@ -84,7 +84,7 @@ def command_compare(args: argparse.Namespace) -> int:
     # Every scenario runs with the base's seed and replicates: common random numbers.
     replicates = args.replicates or base.runs.replicates
     seed = base.runs.seed if args.seed is None else args.seed
-    guard(args, [base, *alternatives], replicates)
+    guard(args, [base, *alternatives], replicates, seed)
     runs = {
         s.name: run_scenario(s, args, replicates=replicates, seed=seed)
         for s in (base, *alternatives)

@@ -25,6 +25,7 @@ from sim.cli.common import (
     Interrupted,
     WriteError,
     one_line,
+    stop_signals_interrupt,
 )
 from sim.cli.compare import add_compare_command
 from sim.cli.params import add_params_command
@@ -33,6 +34,7 @@ from sim.cli.runs import add_runs_command
 from sim.cli.schema import add_schema_command
 from sim.cli.sensitivity import add_sensitivity_command
 from sim.cli.validate import add_validate_command
+from sim.ensemble.locks import JobBusy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     from sim.inputs.scenario_errors import ScenarioError
 
     try:
-        return args.command(args)
+        with stop_signals_interrupt():
+            return args.command(args)
     except BrokenPipeError:
         # The reader stopped reading (`params | head`): nothing is wrong, so say nothing.
         _silence_stdout()
@@ -55,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
             print(one_line(line), file=sys.stderr)
         return EXIT_INVALID
     except InputError as error:
+        print(one_line(f"error: {error}"), file=sys.stderr)
+        return EXIT_INVALID
+    except JobBusy as error:
         print(one_line(f"error: {error}"), file=sys.stderr)
         return EXIT_INVALID
     except WriteError as error:

@@ -18,23 +18,26 @@ from sim.cli.common import (
     InputError,
     Interrupted,
     disk_errors,
-    non_negative_int,
     positive_float,
     positive_int,
     progress_bar,
+    scheduler_address,
+    seed_number,
+    worker_count,
 )
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--replicates",
-        type=positive_int,
+        type=replicate_count,
         metavar="N",
-        help="number of runs, instead of the scenario's `runs.replicates`, e.g. --replicates 200",
+        help="number of runs (1..100,000), instead of the scenario's `runs.replicates`, "
+        "e.g. --replicates 200",
     )
     parser.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=seed_number,
         metavar="S",
         help="master seed, instead of the scenario's `runs.seed` (the same seed gives the same "
         "results), e.g. --seed 7",
@@ -42,12 +45,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
-        type=positive_int,
+        type=worker_count,
         metavar="N",
         help="worker processes on this machine (default: all cores), e.g. --workers 2",
     )
     where.add_argument(
         "--scheduler",
+        type=scheduler_address,
         metavar="ADDRESS",
         help="run on an existing Dask cluster, e.g. --scheduler tcp://10.0.0.5:8786",
     )
@@ -71,19 +75,24 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     again.add_argument(
         "--restart", action="store_true", help="discard an interrupted run's chunks, start over"
     )
+    add_limit_options(parser)
+
+
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """--max-minutes, --max-memory-gb and --yes: the guard against jobs above the limits."""
     parser.add_argument(
         "--max-minutes",
         type=positive_float,
         default=60.0,
         metavar="M",
-        help="refuse a run estimated to take longer than M minutes (default 60), unless --yes; "
+        help="refuse a job estimated to take longer than M minutes (default 60), unless --yes; "
         "e.g. --max-minutes 180",
     )
     parser.add_argument(
         "--max-memory-gb",
         type=positive_float,
         metavar="GB",
-        help="refuse a run estimated to need more memory (default: this machine's), unless "
+        help="refuse a job estimated to need more memory (default: this machine's), unless "
         "--yes; e.g. --max-memory-gb 8",
     )
     parser.add_argument(
@@ -91,16 +100,44 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def guard(args: argparse.Namespace, scenarios: list, replicates: int | None = None) -> None:
+def replicate_count(text: str) -> int:
+    """argparse type of `--replicates`: the same cap as a scenario file's `runs.replicates`."""
+    from sim.inputs.scenario_fields import MAX_REPLICATES
+
+    value = positive_int(text)
+    if value > MAX_REPLICATES:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_REPLICATES:,} (got {text})")
+    return value
+
+
+def guard(
+    args: argparse.Namespace,
+    scenarios: list,
+    replicates: int | None = None,
+    seed: int | None = None,
+) -> None:
     """Refuse a run estimated above --max-minutes or --max-memory-gb (or the free disk space)
-    unless --yes; see `sim.ensemble.guards`."""
-    from sim.ensemble.guards import (
-        LimitError,
-        check_limits,
-        estimate_run,
-        free_disk_bytes,
-        machine_memory_bytes,
-    )
+    unless --yes; see `sim.ensemble.guards`. The estimate counts the period's months, the growth
+    of the firms over them (entries at the top of the scenario's entry_rate range) and, with
+    --resume, the chunks already saved."""
+    from sim.ensemble.execution import chunks
+
+    estimates = []
+    for scenario in scenarios:
+        count = replicates or args.replicates or scenario.runs.replicates
+        saved = 0
+        if args.resume:
+            done = job_store(scenario, args, count, seed).finished()
+            saved = sum(len(part) for i, part in enumerate(chunks(count)) if i in done)
+        estimates.append(estimate(args, scenario, count, saved))
+    check_estimate(args, sum(estimates[1:], estimates[0]))
+
+
+def estimate(args: argparse.Namespace, scenario, replicates: int, saved: int = 0):
+    """The `sim.ensemble.guards.Estimate` of `replicates` replicates of `scenario` where the
+    command runs (--workers or --scheduler), `saved` of them already on disk."""
+    from sim.ensemble.guards import estimate_run
+    from sim.inputs.validity import scenario_inputs
 
     if args.scheduler:
         workers = None  # a cluster: its size and memory are not known here
@@ -108,13 +145,25 @@ def guard(args: argparse.Namespace, scenarios: list, replicates: int | None = No
         from sim.ensemble.execution import default_workers
 
         workers = args.workers or default_workers()
-    estimates = [
-        estimate_run(
-            replicates or args.replicates or s.runs.replicates, s.period.months, workers=workers
-        )
-        for s in scenarios
-    ]
-    total = sum(estimates[1:], estimates[0])
+    return estimate_run(
+        replicates,
+        scenario.period.months,
+        workers=workers,
+        firm_growth=scenario_inputs(scenario).ranges["entry_rate"][1],
+        saved=saved,
+    )
+
+
+def check_estimate(args: argparse.Namespace, total) -> None:
+    """Raise `InputError` if `total` passes --max-minutes, --max-memory-gb or the free disk under
+    --out, unless --yes."""
+    from sim.ensemble.guards import (
+        LimitError,
+        check_limits,
+        free_disk_bytes,
+        machine_memory_bytes,
+    )
+
     max_memory = args.max_memory_gb * 1e9 if args.max_memory_gb else machine_memory_bytes()
     try:
         check_limits(
@@ -126,6 +175,26 @@ def guard(args: argparse.Namespace, scenarios: list, replicates: int | None = No
         )
     except LimitError as error:
         raise InputError(str(error)) from None
+
+
+def job_store(scenario, args, replicates: int, seed: int | None):
+    """The folder of this job's chunks: named by everything its results depend on."""
+    from sim.ensemble.execution import CHUNK_REPLICATES, ChunkStore, job_id
+    from sim.inputs.parameters import registry_id
+    from sim.inputs.scenario_files import scenario_hash
+
+    if seed is None:
+        seed = scenario.runs.seed if args.seed is None else args.seed
+    key = job_id(
+        scenario_hash(with_runs(scenario, replicates, seed)),
+        seed,
+        replicates,
+        args.fixed_parameters,
+        MODEL_VERSION,
+        registry_id(),
+        CHUNK_REPLICATES,
+    )
+    return ChunkStore(args.out / scenario.name / ".jobs" / key)
 
 
 @dataclass
@@ -191,43 +260,39 @@ def run_scenario(
     has finished when this returns."""
     from sim.ensemble.execution import (
         CHUNK_REPLICATES,
-        ChunkStore,
         chunks,
-        job_id,
         make_executor,
         period_months,
         run_replicates,
     )
+    from sim.ensemble.locks import JobBusy
     from sim.ensemble.results import library_versions
     from sim.inputs.parameters import registry_id
     from sim.inputs.scenario_files import resolved_yaml, scenario_hash
 
     replicates = replicates or args.replicates or scenario.runs.replicates
     seed = seed if seed is not None else (scenario.runs.seed if args.seed is None else args.seed)
+    store = job_store(scenario, args, replicates, seed)
     # scenario.yaml, its hash and so the run id record what was run, command-line overrides too.
     scenario = with_runs(scenario, replicates, seed)
-    executor = make_executor(args.workers, args.scheduler)
-    digest = scenario_hash(scenario)
-    calibration = registry_id()
-    key = job_id(
-        digest,
-        seed,
-        replicates,
-        args.fixed_parameters,
-        MODEL_VERSION,
-        calibration,
-        CHUNK_REPLICATES,
-    )
-    store = ChunkStore(args.out / scenario.name / ".jobs" / key)
+    try:
+        with disk_errors(store.folder, None):
+            store.claim()
+    except JobBusy as error:
+        raise InputError(str(error)) from None
+    except (NotADirectoryError, FileExistsError) as error:  # e.g. a file named .jobs
+        raise InputError(f"--out {args.out}: {error.filename} is not a folder") from None
     total = len(chunks(replicates))
     kept = len(store.finished())
     if args.restart:
-        store.discard()
+        store.remove_chunks()
     elif kept and not args.resume:
+        store.lock.release()
         raise InputError(
             f"{kept} of {total} chunks of an interrupted run of {scenario.name} are kept in "
             f"{store.folder}: add --resume to finish it, or --restart to discard them"
         )
+    executor = make_executor(args.workers, args.scheduler)
     started = time.time()
     workers = executor.description.get("workers")  # none given for a cluster: it is elsewhere
     ending = Tail(
@@ -250,19 +315,27 @@ def run_scenario(
             )
     except KeyboardInterrupt:
         done = len(store.finished())
+        if not done:
+            store.discard()
+        store.lock.release()  # the kept chunks are for the next --resume, in any process
         raise Interrupted(
             f"{done} of {total} chunks of {scenario.name} are kept; run the same command with "
             "--resume to finish"
         ) from None
+    except BaseException:
+        if not store.finished():
+            store.discard()  # nothing to resume: leave no empty job folder behind
+        store.lock.release()
+        raise
     manifest = {
         "scenario": scenario.name,
         "title": scenario.title,
-        "scenario_hash": digest,
+        "scenario_hash": scenario_hash(scenario),
         "seed": seed,
         "replicates": replicates,
         "seeding": "numpy SeedSequence(seed, spawn_key=(replicate, stream))",
         "parameters": "central values" if args.fixed_parameters else "drawn per replicate",
-        "calibration_id": calibration,
+        "calibration_id": registry_id(),
         "package_version": __version__,
         "model_version": MODEL_VERSION,
         "command_line": command_line(args),

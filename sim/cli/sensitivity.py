@@ -22,14 +22,19 @@ from sim.cli.common import (
     EXIT_OK,
     InputError,
     check_out_folder,
-    non_negative_int,
-    positive_float,
     positive_int,
     progress_bar,
+    scheduler_address,
+    seed_number,
+    worker_count,
 )
+from sim.cli.running import add_limit_options, estimate
 
 METHOD_CHOICES = ("sobol", "morris", "delta")
 FACTOR_CHOICES = ("scenario", "all")
+#: Simulations (design points x replicates per point) an analysis may ask for, even with --yes:
+#: ten times the replicates of the largest run.
+MAX_SIMULATIONS = 1_000_000
 
 
 def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
@@ -102,16 +107,17 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         help="replicates averaged at each design point (default 4), e.g. --replicates-per-point 8",
     )
     parser.add_argument(
-        "--seed", type=non_negative_int, help="override the scenario's seed, e.g. --seed 7"
+        "--seed", type=seed_number, help="override the scenario's seed, e.g. --seed 7"
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
-        type=positive_int,
+        type=worker_count,
         help="worker processes (default: all cores), e.g. --workers 2",
     )
     where.add_argument(
         "--scheduler",
+        type=scheduler_address,
         metavar="ADDRESS",
         help="run on an existing Dask cluster, e.g. --scheduler tcp://10.0.0.5:8786",
     )
@@ -148,24 +154,7 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         default="en",
         help="language of the figures (default: en), e.g. --lang ko",
     )
-    parser.add_argument(
-        "--max-minutes",
-        type=positive_float,
-        default=60.0,
-        metavar="M",
-        help="refuse an analysis estimated to take longer than M minutes (default 60) unless "
-        "--yes, e.g. --max-minutes 240",
-    )
-    parser.add_argument(
-        "--max-memory-gb",
-        type=positive_float,
-        metavar="GB",
-        help="refuse an analysis estimated to need more memory (default: this machine's) unless "
-        "--yes, e.g. --max-memory-gb 8",
-    )
-    parser.add_argument(
-        "--yes", action="store_true", help="run even if the estimate is above those limits"
-    )
+    add_limit_options(parser)
     parser.set_defaults(command=command_sensitivity)
     return parser
 
@@ -255,7 +244,14 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     executor = make_executor(workers, args.scheduler)
     points = _points(method, samples, len(factors), args.second_order)
     simulations = points * args.replicates_per_point * (2 if baseline is not None else 1)
-    _guard(args, simulations, scenario.period.months, workers, len(factors), points)
+    if simulations > MAX_SIMULATIONS:
+        raise InputError(
+            f"the design has {points:,} points x {args.replicates_per_point} replicates"
+            + (" x 2 scenarios" if baseline is not None else "")
+            + f" = {simulations:,} simulations, above the cap of {MAX_SIMULATIONS:,}; use fewer "
+            "--samples or --replicates-per-point"
+        )
+    _guard(args, scenario, simulations, workers, len(factors), points)
     started = time.time()
     try:
         with (
@@ -316,35 +312,31 @@ def command_sensitivity(args: argparse.Namespace) -> int:
 
 def _guard(
     args: argparse.Namespace,
+    scenario,
     simulations: int,
-    months: int,
     workers: int,
     factors: int,
     points: int,
 ) -> None:
     """Say up front how big the analysis is, and refuse one above --max-minutes or
     --max-memory-gb unless --yes (the estimate of `run`, for as many replicates)."""
-    from sim.ensemble.guards import (
-        LimitError,
-        check_limits,
-        estimate_run,
-        machine_memory_bytes,
-    )
+    from sim.ensemble.guards import LimitError, check_limits, machine_memory_bytes
 
-    estimate = estimate_run(simulations, months, workers=None if args.scheduler else workers)
+    months = scenario.period.months
+    size_estimate = estimate(args, scenario, simulations)
     where = "on a Dask cluster" if args.scheduler else f"on {workers} worker(s)"
     size = (
         f"{factors} factors, {points:,} design points x {args.replicates_per_point} replicates"
         + (" x 2 scenarios" if args.baseline is not None else "")
         + f" = {simulations:,} simulations of {months} months {where}"
     )
-    if estimate.seconds is not None:
-        size += f": {estimate.describe().split(',')[0]}"
+    if size_estimate.seconds is not None:
+        size += f": {size_estimate.describe().split(',')[0]}"
     print(f"sensitivity: {size}", file=sys.stderr)
     max_memory = args.max_memory_gb * 1e9 if args.max_memory_gb else machine_memory_bytes()
     try:
         # The chunks of a sensitivity analysis hold outputs, not months: no disk limit needed.
-        check_limits(estimate, args.max_minutes * 60, max_memory, args.yes, None)
+        check_limits(size_estimate, args.max_minutes * 60, max_memory, args.yes, None)
     except LimitError as error:
         message = str(error).split(") ", 1)[-1]
         message = message.replace(

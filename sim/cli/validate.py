@@ -15,9 +15,11 @@ from sim.cli.common import (
     InputError,
     Progress,
     check_out_folder,
-    non_negative_int,
-    positive_int,
+    scheduler_address,
+    seed_number,
+    worker_count,
 )
+from sim.cli.running import replicate_count
 
 
 def add_validate_command(subparsers) -> argparse.ArgumentParser:
@@ -41,16 +43,17 @@ def add_validate_command(subparsers) -> argparse.ArgumentParser:
         help="full: the committed validation; quick: a smoke test in seconds; e.g. --preset quick",
     )
     validate.add_argument(
-        "--seed", type=non_negative_int, help="override the preset's seed, e.g. --seed 20240601"
+        "--seed", type=seed_number, help="override the preset's seed, e.g. --seed 20240601"
     )
     where = validate.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
-        type=positive_int,
+        type=worker_count,
         help="worker processes (default: all cores), e.g. --workers 2",
     )
     where.add_argument(
         "--scheduler",
+        type=scheduler_address,
         metavar="ADDRESS",
         help="simulate on an existing Dask cluster, e.g. --scheduler tcp://10.0.0.5:8786",
     )
@@ -70,12 +73,12 @@ def add_validate_command(subparsers) -> argparse.ArgumentParser:
     )
     validate.add_argument(
         "--replicates",
-        type=positive_int,
-        help="hindcast replicates (default: the preset's), e.g. --replicates 100",
+        type=replicate_count,
+        help="hindcast replicates, 1..100,000 (default: the preset's), e.g. --replicates 100",
     )
     validate.add_argument(
         "--reference",
-        type=positive_int,
+        type=replicate_count,
         help="prior simulations of the rolling checks' reference table (default: the "
         "preset's), e.g. --reference 1000",
     )

@@ -10,11 +10,14 @@ one chunk at a time, not the whole run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import multiprocessing
 import multiprocessing.forkserver
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -22,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from sim.ensemble.lifeline import keep_alive_only_with, signals_deferred, stop_workers
+from sim.ensemble.locks import JobLock
 from sim.ensemble.replicate import run_replicate
 from sim.inputs.calendar import format_month
 from sim.model.indicators import INDICATOR_NAMES
@@ -106,7 +111,7 @@ class InProcess(Closing):
 
 
 class LocalProcesses(Closing):
-    """Worker processes on this machine."""
+    """Worker processes on this machine; they die with this process (`sim.ensemble.lifeline`)."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -116,22 +121,35 @@ class LocalProcesses(Closing):
         self.context = forkserver()
 
     def run(self, function, tasks, on_result) -> None:
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context)
-        futures = {self.pool.submit(function, *task): index for index, task in enumerate(tasks)}
+        with signals_deferred():  # workers start here: none may be missed by an interrupt
+            if self.pool is None:
+                self.pool = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=self.context,
+                    initializer=keep_alive_only_with,
+                    initargs=(os.getpid(),),
+                )
+            futures = {self.pool.submit(function, *task): index for index, task in enumerate(tasks)}
         try:
             for future in as_completed(futures):
                 # Forget each future once its result is handed on: memory holds one chunk.
                 on_result(futures.pop(future), future.result())
         except BaseException:
-            # On an interrupt, drop the queued tasks; finished ones are already saved.
-            self.close()
+            # On an interrupt or an error, stop the workers now (a chunk in progress is not
+            # waited for); finished chunks are already saved.
+            self.close(stop=True)
             raise
 
-    def close(self) -> None:
+    def close(self, stop: bool = False) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+            pool, self.pool = self.pool, None
+            if stop:
+                stop_workers((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster cannot finish the work (no worker left, scheduler gone); one line."""
 
 
 def forkserver() -> multiprocessing.context.BaseContext:
@@ -157,31 +175,145 @@ def forkserver() -> multiprocessing.context.BaseContext:
 
 
 class DaskCluster(Closing):
-    """An existing dask.distributed cluster; a task lost with a worker is run again elsewhere."""
+    """An existing dask.distributed cluster; a task lost with a worker is run again elsewhere.
 
-    def __init__(self, address: str) -> None:
+    A cluster with no worker left for `no_worker_seconds`, or whose scheduler is gone, ends the
+    run with `ClusterError` instead of waiting for ever.
+    """
+
+    #: How often the wait for results looks at the cluster, seconds.
+    POLL_SECONDS = 2.0
+    #: How long a cluster may have no worker before the run gives up, seconds.
+    NO_WORKER_SECONDS = 60.0
+
+    def __init__(self, address: str, no_worker_seconds: float | None = None) -> None:
         self.address = address
+        self.no_worker_seconds = no_worker_seconds or self.NO_WORKER_SECONDS
         self.description = {"kind": "dask", "scheduler": address}
         self.client = None
 
-    def run(self, function, tasks, on_result) -> None:
-        from distributed import Client, as_completed
+    #: How long connecting to the scheduler may take, seconds.
+    CONNECT_SECONDS = 30.0
 
+    def run(self, function, tasks, on_result) -> None:
+        from distributed import wait
+
+        _quiet_dask_logs()
         if self.client is None:
-            self.client = Client(self.address, timeout="30s")
+            self.client = self._connect()
         futures = {
             self.client.submit(function, *task, pure=False, retries=2): index
             for index, task in enumerate(tasks)
         }
-        for future in as_completed(futures):
-            index = futures.pop(future)
-            on_result(index, future.result())
-            future.release()  # the cluster may drop the chunk: it is saved
+        idle_since = None
+        while futures:
+            try:
+                done, _ = wait(
+                    list(futures), timeout=self.POLL_SECONDS, return_when="FIRST_COMPLETED"
+                )
+            except TimeoutError:
+                done = ()
+            except Exception as error:  # the connection to the scheduler is gone
+                raise ClusterError(self._lost(error)) from None
+            for future in done:
+                index = futures.pop(future)
+                try:
+                    result = future.result()
+                except Exception as error:
+                    if _is_task_error(error):
+                        raise
+                    raise ClusterError(self._lost(error)) from None
+                on_result(index, result)
+                future.release()  # the cluster may drop the chunk: it is saved
+            if done:
+                idle_since = None
+                continue
+            if self._workers() > 0:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > self.no_worker_seconds:
+                raise ClusterError(
+                    f"the Dask cluster at {self.address} has had no worker for "
+                    f"{self.no_worker_seconds:.0f} s, with {len(futures)} tasks left; start "
+                    "workers, then run the same command with --resume"
+                )
+
+    def _connect(self):
+        """A client of the scheduler, or `ClusterError` within a bounded time: dask's own
+        timeout does not cover a server that accepts the connection and never answers, and a
+        server that is not a scheduler can make it fail in odd ways (a MemoryError)."""
+        import threading
+
+        from distributed import Client
+
+        box: dict[str, Any] = {}
+
+        def connect() -> None:
+            try:
+                box["client"] = Client(self.address, timeout=f"{self.CONNECT_SECONDS:.0f}s")
+            except BaseException as error:  # reported below, in the calling thread
+                box["error"] = error
+
+        thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+        thread.start()
+        patience = 1.5 * self.CONNECT_SECONDS
+        thread.join(patience)
+        where = f"a Dask scheduler at {self.address}"
+        if thread.is_alive():
+            raise ClusterError(
+                f"no answer from {where} after {patience:.0f} s: check the "
+                "address and that a Dask scheduler runs there, or run locally with --workers"
+            )
+        if "error" in box:
+            error = box["error"]
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise ClusterError(
+                f"cannot connect to {where} ({reason}): check the address and that a Dask "
+                "scheduler runs there, or run locally with --workers"
+            )
+        return box["client"]
+
+    def _workers(self) -> int:
+        try:
+            return len(self.client.nthreads())
+        except Exception as error:
+            raise ClusterError(self._lost(error)) from None
+
+    def _lost(self, error: BaseException) -> str:
+        text = str(error).strip().splitlines()
+        cancelled = "cancel" in type(error).__name__.lower() or "cancelled" in str(error)
+        reason = "" if cancelled or not text else f" ({text[0]})"
+        return (
+            f"lost the connection to the Dask scheduler at {self.address}{reason}; finished "
+            "chunks are kept: run the same command with --resume once it is back"
+        )
 
     def close(self) -> None:
         if self.client is not None:
-            self.client.close()
-            self.client = None
+            client, self.client = self.client, None
+            with contextlib.suppress(Exception):
+                client.close(timeout=10)
+
+
+def _is_task_error(error: BaseException) -> bool:
+    """Whether an error was raised by the task itself (e.g. a NaN in the model's state), rather
+    than by the cluster losing it (cancelled, scheduler gone)."""
+    import asyncio
+
+    name = type(error).__name__
+    lost = ("CancelledError", "FutureCancelledError", "CommClosedError", "KilledWorker")
+    return not isinstance(error, (asyncio.CancelledError, OSError)) and name not in lost
+
+
+def _quiet_dask_logs() -> None:
+    """Dask logs a traceback for each lost connection; the run reports one line instead."""
+    import logging
+
+    prefixes = ("distributed", "tornado", "asyncio")
+    names = [n for n in logging.Logger.manager.loggerDict if n.startswith(prefixes)]
+    for name in {*prefixes, *names}:  # dask sets levels on its child loggers: set each one
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def make_executor(workers: int | None, scheduler: str | None) -> Executor:
@@ -195,18 +327,28 @@ def make_executor(workers: int | None, scheduler: str | None) -> Executor:
 
 
 class ChunkStore:
-    """A job's finished chunks, one `.npy` file each, written atomically."""
+    """A job's finished chunks, one `.npy` file each, written atomically.
+
+    A run `claim`s the store before it looks at the chunks and holds it until `discard` (or its
+    end): a second process running the same job is refused with `JobBusy`.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        self.lock = JobLock(self.folder)
+
+    def claim(self) -> None:
+        """Lock the job for this process, or raise `JobBusy`; see `sim.ensemble.locks`."""
+        self.lock.acquire()
 
     def path(self, index: int) -> Path:
         return self.folder / f"chunk-{index:06d}.npy"
 
     def finished(self) -> set[int]:
+        """Indices of the saved chunks that are whole (a damaged file is run again)."""
         if not self.folder.is_dir():
             return set()
-        return {int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.npy")}
+        return {int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.npy") if _whole_npy(p)}
 
     def save(
         self, index: int, values: np.ndarray, inputs: list[dict[str, float]] | None = None
@@ -215,17 +357,20 @@ class ChunkStore:
         replicates (after the values, in the same file, so a saved chunk always has them)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f".tmp-{index:06d}-{os.getpid()}.npy"
+        # Serialised in memory first: numpy writes arrays straight to a real file with fwrite,
+        # and a full disk then raises an OSError without errno ("N requested and M written").
+        buffer = io.BytesIO()
+        np.save(buffer, values, allow_pickle=False)
+        if inputs is not None:
+            names = sorted({name for row in inputs for name in row})
+            table = np.array(
+                [[row.get(name, np.nan) for name in names] for row in inputs], dtype=np.float64
+            ).reshape(len(inputs), len(names))
+            np.save(buffer, np.array(names, dtype=str), allow_pickle=False)
+            np.save(buffer, table, allow_pickle=False)
         try:
             with open(tmp, "wb") as handle:
-                np.save(handle, values, allow_pickle=False)
-                if inputs is not None:
-                    names = sorted({name for row in inputs for name in row})
-                    table = np.array(
-                        [[row.get(name, np.nan) for name in names] for row in inputs],
-                        dtype=np.float64,
-                    ).reshape(len(inputs), len(names))
-                    np.save(handle, np.array(names, dtype=str), allow_pickle=False)
-                    np.save(handle, table, allow_pickle=False)
+                handle.write(buffer.getbuffer())
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path(index))
@@ -250,11 +395,44 @@ class ChunkStore:
             for row in table
         ]
 
+    def remove_chunks(self) -> None:
+        """Delete the finished chunks (`--restart`), keeping the folder and its lock."""
+        for path in self.folder.glob("chunk-*.npy"):
+            path.unlink(missing_ok=True)
+
     def discard(self) -> None:
+        """Delete the folder, then let go of its lock (deleting first, so that no other run
+        can take the lock and read chunks being deleted)."""
         shutil.rmtree(self.folder, ignore_errors=True)
-        parent = self.folder.parent
-        if parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
+        self.lock.release()
+        # `.jobs` and the scenario's folder, if the job made them and nothing else is in them
+        for parent in self.folder.parents[:2]:
+            try:
+                parent.rmdir()
+            except OSError:  # not empty (a result, another job) or already gone
+                break
+
+
+def _whole_npy(path: Path) -> bool:
+    """Whether a chunk file holds whole arrays: the values, then (if saved) the inputs' names and
+    table, each with a readable header and all the bytes it announces (a chunk truncated by a
+    crash of the disk, or by hand, is not finished work)."""
+    form = np.lib.format
+    read_headers = {(1, 0): form.read_array_header_1_0, (2, 0): form.read_array_header_2_0}
+    try:
+        size = path.stat().st_size
+        arrays = 0
+        with open(path, "rb") as handle:
+            while handle.tell() < size:
+                read_header = read_headers.get(form.read_magic(handle))
+                if read_header is None:
+                    return False
+                shape, _, dtype = read_header(handle)
+                handle.seek(handle.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)
+                arrays += 1
+        return handle.tell() == size and arrays in (1, 3)
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def job_id(*parts: object) -> str:

@@ -21,7 +21,11 @@ The costs are calibrated on the 2-core development machine (Python 3.12, numpy 2
   2 workers (`benchmarks/run_and_check.py`);
 - disk: a chunk on disk is its raw float64 indicators (replicates x months x indicators x 8
   bytes); at the end `monthly.parquet` (compressed, at most about the same size) is written
-  while the chunks still exist, so the peak is counted as twice the raw size.
+  while the chunks still exist, so the peak is counted as twice the raw size; a resumed run
+  needs no room for the chunks it has already saved.
+- population growth: entrants add rows to a replicate's firm arrays (firms that leave keep
+  theirs), so a long period at a high entry rate steps many more firms than the 2024 complex:
+  the work is counted month by month at the yearly growth `firm_growth`.
 
 Estimates are rough (a loaded machine can be twice as slow); they exist to stop a mistyped
 `--replicates 1000000` from running for days or exhausting memory, not to predict to the second.
@@ -105,42 +109,66 @@ def estimate_run(
     firms: int = DEFAULT_FIRMS,
     workers: int | None = 1,
     cores: int | None = None,
+    firm_growth: float = 0.0,
+    saved: int = 0,
 ) -> Estimate:
     """Time, memory and disk of running `replicates` replicates of `months` months.
 
     `workers` is the number of local worker processes (1: everything in this process), or None
     for a Dask cluster, whose size and memory are not known here: then `seconds` is None and
     `peak_bytes` counts this process only. `cores` caps the useful parallelism (default: the
-    cores this process may use).
+    cores this process may use). `firm_growth` is the yearly growth of the firms a replicate
+    steps (entrants add rows; firms that leave keep theirs): over long periods it multiplies
+    the work. `saved` replicates are already on disk (a resumed run): they cost neither time
+    nor new disk.
     """
-    if replicates < 0 or months < 0 or firms < 0:
-        raise ValueError("replicates, months and firms must not be negative")
+    if replicates < 0 or months < 0 or firms < 0 or saved < 0:
+        raise ValueError("replicates, months, firms and saved must not be negative")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1 (got {workers})")
+    if not firm_growth > -1.0:
+        raise ValueError(f"firm_growth must be above -1 (got {firm_growth})")
+    saved = min(saved, replicates)
     chunk = min(CHUNK_REPLICATES, replicates)
     chunk_bytes = chunk * months * INDICATORS * 8
-    raw_bytes = replicates * months * INDICATORS * 8
+    # Chunks still to write, then monthly.parquet (at most about the raw size) beside them.
+    disk_bytes = (2 * replicates - saved) * months * INDICATORS * 8
     years = math.ceil(months / 12) + 1 if months else 0  # a period can cut two calendar years
     # The main process keeps each replicate's annual values (replicate, year, months + indicators)
     # and builds the summary from them: a few copies.
     annual_bytes = 3 * replicates * years * (INDICATORS + 3) * 8
     main_bytes = MAIN_PROCESS_BYTES + annual_bytes + 3 * chunk_bytes
     if workers is None:
-        return Estimate(None, main_bytes, 2 * raw_bytes, replicates, months, None)
+        return Estimate(None, main_bytes, disk_bytes, replicates, months, None)
 
-    chunks = math.ceil(replicates / CHUNK_REPLICATES)
+    to_run = replicates - saved
+    chunks = math.ceil(to_run / CHUNK_REPLICATES)
     usable = min(workers, cores or available_cores())
     busy = max(1, min(usable, chunks))
-    per_replicate = firms * months * SECONDS_PER_FIRM_MONTH + SETUP_SECONDS_PER_REPLICATE
-    seconds = busiest_worker_replicates(replicates, busy) * per_replicate + FIXED_SECONDS
+    firm_months = firms * growth_months(months, firm_growth)
+    per_replicate = firm_months * SECONDS_PER_FIRM_MONTH + SETUP_SECONDS_PER_REPLICATE
+    seconds = busiest_worker_replicates(to_run, busy) * per_replicate + FIXED_SECONDS
     if workers > 1:
         seconds += WORKER_START_SECONDS
-    worker_bytes = firms * BYTES_PER_FIRM + 2 * chunk_bytes
+    peak_firms = firms * math.exp(firm_growth * months / 12.0)
+    worker_bytes = int(peak_firms * BYTES_PER_FIRM) + 2 * chunk_bytes
     if workers == 1:  # replicates run in the main process
         peak = main_bytes + worker_bytes
     else:
         peak = main_bytes + workers * (WORKER_PROCESS_BYTES + worker_bytes)
-    return Estimate(seconds, peak, 2 * raw_bytes, replicates, months, workers)
+    return Estimate(seconds, peak, disk_bytes, replicates, months, workers)
+
+
+def growth_months(months: int, growth: float) -> float:
+    """Sum over the months of the firms stepped, relative to the start, when entrants arrive
+    each month at `growth` / 12 of the firms then (and none leave): exp(growth x m / 12) for
+    m = 0 .. months - 1 (`months` when nothing grows)."""
+    if months <= 0:
+        return 0.0
+    if abs(growth) < 1e-12:
+        return float(months)
+    ratio = math.exp(growth / 12.0)
+    return (ratio**months - 1.0) / (ratio - 1.0)
 
 
 def busiest_worker_replicates(replicates: int, workers: int) -> int:

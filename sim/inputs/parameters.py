@@ -186,11 +186,20 @@ def registry_id(directory: Path = CALIBRATION_DIR) -> str:
 
 
 def fit_id(posterior: bytes | None) -> str:
-    """`fit-<hash>` of the registry, the population data and the posterior file's bytes, or
-    `prior-<hash>` of the first two when there is no posterior."""
+    """`fit-<hash>` of the registry's priors, the population data and the posterior file's
+    bytes, or `prior-<hash>` of the first two when there is no posterior.
+
+    Of the registry only what the draws depend on counts (each parameter's value, range and
+    kind), so that editing a source, a unit or the `valid` bounds of scenario overrides does not
+    orphan a fit whose priors are unchanged.
+    """
     digest = hashlib.sha256()
-    for name in ("parameters.yaml", "population.yaml"):
-        digest.update((CALIBRATION_DIR / name).read_bytes())
+    priors = sorted(
+        (spec.name, spec.value, spec.low, spec.high, spec.kind)
+        for spec in load_registry(CALIBRATION_DIR / "parameters.yaml").values()
+    )
+    digest.update(repr(priors).encode("utf-8"))
+    digest.update((CALIBRATION_DIR / "population.yaml").read_bytes())
     if posterior is None:
         return f"prior-{digest.hexdigest()[:12]}"
     digest.update(posterior)

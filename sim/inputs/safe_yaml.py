@@ -19,7 +19,9 @@ Every problem raises `YamlError`, whose text is `FILE:LINE: what is wrong`.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -78,8 +80,15 @@ def load_file(path: str | Path, max_bytes: int = MAX_BYTES) -> Located:
     """Read and parse a YAML file; its name in messages is `str(path)`."""
     label = str(path)
     try:
+        # A FIFO or device would block `open` or never end: only regular files are read.
+        if os.path.isdir(path):
+            raise IsADirectoryError
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise YamlError(label, 1, "is not a regular file")
         with open(path, "rb") as handle:
             raw = handle.read(max_bytes + 1)
+    except YamlError:
+        raise
     except FileNotFoundError:
         raise YamlError(label, 1, "file not found") from None
     except IsADirectoryError:
@@ -173,6 +182,28 @@ _Loader.add_implicit_resolver(
 )
 
 
+_PLAIN_INTEGER = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)")
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+
+
+def _ambiguous_number(node: yaml.ScalarNode) -> str | None:
+    """Why a number is refused: YAML 1.1 reads `010` as 8 (octal), `1:30` as 90 (base 60) and
+    `0x1F` as 31, which a person writing a seed or a count rarely means. None if it is plain."""
+    text = node.value.strip()
+    if node.tag == _INT and not _PLAIN_INTEGER.fullmatch(text):
+        if ":" in text:
+            return f"{text} would read as a base-60 number; write the number itself, or quote text"
+        if text.lstrip("+-")[:2].lower() in ("0x", "0b"):
+            return f"{text}: write whole numbers in decimal digits (no 0x or 0b)"
+        return (
+            f"{text}: a leading zero would make it an octal number in YAML 1.1; write it "
+            "without the leading zero, or in quotes if it is text"
+        )
+    if node.tag == _FLOAT and ":" in text:
+        return f"{text} would read as a base-60 number; write the number itself, or quote text"
+    return None
+
+
 def implicit_resolvers() -> dict[str, list[Any]]:
     """The loader's rules for typing plain scalars; a dumper must quote by the same rules."""
     return {key: list(value) for key, value in _Loader.yaml_implicit_resolvers.items()}
@@ -228,6 +259,9 @@ class _Builder:
             if node.tag == _MERGE:
                 raise self.fail(line, "merge keys (<<) are not supported; use `extends`")
             raise self.fail(node.start_mark.line + 1, f"YAML tag {node.tag} is not allowed")
+        problem = _ambiguous_number(node)
+        if problem:
+            raise self.fail(node.start_mark.line + 1, problem)
         try:
             return self.loader.construct_object(node)
         except yaml.MarkedYAMLError as error:

@@ -37,6 +37,7 @@ from sim.inputs.names import PARTNERS, SECTORS
 from sim.inputs.scenario_errors import ScenarioError, _error, _Problems, _show, _suggest
 from sim.inputs.scenario_fields import (
     DEFAULT_QUANTILES,
+    KRW_PER_USD_RANGE,
     MAX_KRW,
     MAX_PERIOD_MONTHS,
     MAX_REPLICATES,
@@ -67,6 +68,7 @@ from sim.inputs.scenario_fields import (
     path_value,
 )
 from sim.inputs.scenario_messages import _data_path, _message
+from sim.inputs.validity import scenario_problems
 
 # Sections of a scenario that are not model inputs, so `uncertain` cannot address them.
 _NOT_INPUTS = ("name", "title", "description", "period", "runs", "outputs", "uncertain")
@@ -159,11 +161,11 @@ class Macro(_Model):
     """The economic environment outside the complex: the national drivers. Whatever is not
     pinned here is drawn from the estimated driver model."""
 
-    krw_per_usd: _number_or_path(gt=0, le=100_000) = Field(
+    krw_per_usd: _number_or_path(ge=KRW_PER_USD_RANGE[0], le=KRW_PER_USD_RANGE[1]) = Field(
         None,
         description=(
-            "Won per US dollar: a number, a path {YYYY-MM: value, ...} read linearly between "
-            "its points and flat outside them, or an outlook for the annual average "
+            "Won per US dollar, 500..5000: a number, a path {YYYY-MM: value, ...} read linearly "
+            "between its points and flat outside them, or an outlook for the annual average "
             "{mean: 1420, sd: 90}." + _DRAWN
         ),
     )
@@ -175,15 +177,15 @@ class Macro(_Model):
             "complex reports." + _DRAWN
         ),
     )
-    demand_growth: Annotated[
-        dict[Partner, float | Outlook], BeforeValidator(_demand_growth)
-    ] = Field(
-        default_factory=dict,
-        description=(
-            "Real demand growth per year by partner (domestic, US, EU, China, rest_of_world): "
-            "a number between -1 and 1, or an outlook {mean, sd} such as a published forecast "
-            "with its historical error. Partners left out are drawn from the driver model."
-        ),
+    demand_growth: Annotated[dict[Partner, float | Outlook], BeforeValidator(_demand_growth)] = (
+        Field(
+            default_factory=dict,
+            description=(
+                "Real demand growth per year by partner (domestic, US, EU, China, rest_of_world): "
+                "a number between -1 and 1, or an outlook {mean, sd} such as a published forecast "
+                "with its historical error. Partners left out are drawn from the driver model."
+            ),
+        )
     )
 
     def value_at(self, field_name: str, month: int) -> float:
@@ -386,7 +388,10 @@ class Outputs(_Model):
     quantiles: tuple[_number(gt=0, lt=1), ...] = Field(
         DEFAULT_QUANTILES,
         min_length=1,
-        description="Quantiles reported for every indicator, each in (0, 1); sorted on reading.",
+        max_length=99,  # a column each in annual.csv, for every indicator and year
+        description=(
+            "Quantiles reported for every indicator, each in (0, 1), at most 99; sorted on reading."
+        ),
     )
 
     @field_validator("quantiles")
@@ -498,7 +503,7 @@ class Scenario(_Model):
             if name not in lows:
                 message = "unknown parameter (see `changwon-sim params`)" + _suggest(name, lows)
                 problems.add((name,), message)
-            elif limits[name] is not None and not limits[name][0] <= value <= limits[name][1]:
+            elif not limits[name][0] <= value <= limits[name][1]:
                 low, high = limits[name]
                 message = (
                     f"must be between {_show(low)} and {_show(high)}, the values the model "
@@ -521,11 +526,12 @@ class Scenario(_Model):
         problems = _Problems()
         if isinstance(uncertain, Mapping):
             data = {key: _plain(value) for key, value in info.data.items()}
+            names: dict[int, dict[str, int]] = {}
             for path in uncertain:
                 if not isinstance(path, str):
                     continue  # reported by pydantic as a key that is not text
                 try:
-                    _locate(data, path, partial=True)
+                    _locate(data, path, partial=True, names=names)
                 except _PathError as error:
                     problems.add((path,), str(error))
         try:
@@ -541,9 +547,15 @@ class Scenario(_Model):
         if info.context and info.context.get(_SKIP_SUPPORT_CHECK):
             return self
         problems = _Problems()
+        dumped = self.model_dump(mode="json")
+        names: dict[int, dict[str, int]] = {}
         for path, distribution in self.uncertain.items():
+            location = _locate(dumped, path, names=names)
+            assert location is not None  # the paths were checked
             for extreme in distribution.support():
-                data = _with_values(self, {path: extreme})
+                # Only the value's own section (a list narrowed to its item) is validated again:
+                # validating the whole file once per draw was quadratic in its size.
+                data = _narrowed(dumped, location, extreme)
                 try:
                     Scenario.model_validate(data, context={_SKIP_SUPPORT_CHECK: True})
                 except ValidationError as error:
@@ -554,6 +566,17 @@ class Scenario(_Model):
                         f"take ({reason}); narrow the distribution or give it bounds",
                     )
                     break
+        problems.raise_if_any()
+        return self
+
+    @model_validator(mode="after")
+    def _jointly_valid(self, info: ValidationInfo) -> Scenario:
+        """Inputs valid one by one can still be impossible together: `sim.inputs.validity`."""
+        if info.context and info.context.get(_SKIP_SUPPORT_CHECK):
+            return self  # a replicate's draws: the whole scenario has been checked
+        problems = _Problems()
+        for where, message in scenario_problems(self):
+            problems.add(where, message)
         problems.raise_if_any()
         return self
 
@@ -576,11 +599,31 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _locate(data: dict[str, Any], path: Any, partial: bool = False) -> tuple[Any, ...] | None:
+def _item_names(items: list[Any], cache: dict[int, dict[str, int]] | None) -> dict[str, int]:
+    """Name -> index of the first item with that name (`cache` keeps it per list, by id)."""
+    if cache is not None and id(items) in cache:
+        return cache[id(items)]
+    index_of: dict[str, int] = {}
+    for index, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str):
+            index_of.setdefault(name, index)
+    if cache is not None:
+        cache[id(items)] = index_of
+    return index_of
+
+
+def _locate(
+    data: dict[str, Any],
+    path: Any,
+    partial: bool = False,
+    names: dict[int, dict[str, int]] | None = None,
+) -> tuple[Any, ...] | None:
     """The location (keys and list indices) in dumped scenario data of a parameter or dotted path.
 
     Raises `_PathError` saying what is wrong. With `partial`, sections missing from `data` (because
-    they failed validation) are not errors: the result is None.
+    they failed validation) are not errors: the result is None. `names` caches the item names
+    of the lists in `data` across calls on the same, unchanged data.
     """
     if not isinstance(path, str) or not path:
         raise _PathError("must be a parameter name or a dotted path to a number")
@@ -618,18 +661,17 @@ def _locate(data: dict[str, Any], path: Any, partial: bool = False) -> tuple[Any
             node = node[key]
             shown = f"{shown}.{key}"
         elif isinstance(node, list):
-            names = [item.get("name") for item in node if isinstance(item, dict)]
-            matches = [
-                name
-                for name in names
-                if isinstance(name, str) and (rest == name or rest.startswith(name + "."))
-            ]
-            if not matches:
-                listed = ", ".join(str(name) for name in names) or "none"
-                raise _PathError(f"{shown} has no item named like '{rest}' (names: {listed})")
-            name = max(matches, key=len)
-            location.append(names.index(name))
-            node = node[names.index(name)]
+            index_of = _item_names(node, names)
+            # The longest item name that `rest` starts with (names may hold dots): a look-up
+            # per dot, not a scan of the list, so files with thousands of items stay quick.
+            ends = [k for k in range(len(rest), 0, -1) if k == len(rest) or rest[k] == "."]
+            name = next((rest[:k] for k in ends if rest[:k] in index_of), None)
+            if name is None:
+                listed = ", ".join(list(map(str, index_of))[:10]) or "none"
+                more = ", ..." if len(index_of) > 10 else ""
+                raise _PathError(f"{shown} has no item named like '{rest}' (names: {listed}{more})")
+            location.append(index_of[name])
+            node = node[index_of[name]]
             shown = f"{shown}.{name}"
             if rest == name:
                 raise _PathError(f"give the number of {shown} to vary, e.g. {shown}.rate")
@@ -696,23 +738,55 @@ def _with_values(scenario: Scenario, values: Mapping[str, float]) -> dict[str, A
     """The scenario's data with `values` set; raises `ScenarioError` for unknown paths."""
     data = scenario.model_dump(mode="json")
     problems: list[str] = []
+    names: dict[int, dict[str, int]] = {}  # values are set below, names are not changed
     for path, value in values.items():
         try:
-            location = _locate(data, path)
+            location = _locate(data, path, names=names)
         except _PathError as error:
             problems.append(f"{path}: {error}")
             continue
         assert location is not None
-        *parents, last = location
-        container = data
-        for key in parents:
-            container = container[key]
-        old = container.get(last) if isinstance(container, dict) else container[last]
-        number = value
-        if isinstance(old, int) and not isinstance(old, bool) and isinstance(value, numbers.Real):
-            if math.isfinite(value):
-                number = round(value)
-        container[last] = number
+        _set_number(data, location, value)
     if problems:
         raise ScenarioError(problems)
     return data
+
+
+def _set_number(data: Any, location: tuple[Any, ...], value: float) -> None:
+    """Set the number at `location`; whole-number fields (delivery months) are rounded."""
+    *parents, last = location
+    container = data
+    for key in parents:
+        container = container[key]
+    old = container.get(last) if isinstance(container, dict) else container[last]
+    number = value
+    if isinstance(old, int) and not isinstance(old, bool) and isinstance(value, numbers.Real):
+        if math.isfinite(value):
+            number = round(value)
+    container[last] = number
+
+
+def _narrowed(data: dict[str, Any], location: tuple[Any, ...], value: float) -> dict[str, Any]:
+    """The name, the period and the one section of `data` that holds `location`, with lists on
+    the way narrowed to the item it is in, and `value` set there: enough to validate that value
+    (sections are validated on their own; only the joint rules, skipped here, look across)."""
+    path: list[Any] = []
+
+    def narrow(node: Any, keys: tuple[Any, ...]) -> Any:
+        # New containers along the path only; everything beside it is shared, not copied.
+        if not keys:
+            return node  # replaced by `_set_number` below, which needs the old value's type
+        key, *rest = keys
+        if isinstance(node, list):
+            path.append(0)
+            return [narrow(node[key], tuple(rest))]
+        path.append(key)
+        copied = dict(node)
+        copied[key] = narrow(node.get(key), tuple(rest))  # a parameter may not be set yet
+        return copied
+
+    section = location[0]
+    narrowed = {"name": data["name"], "period": data["period"]}
+    narrowed.update(narrow({section: data[section]}, location))
+    _set_number(narrowed, tuple(path), value)  # rounds whole-number fields
+    return narrowed

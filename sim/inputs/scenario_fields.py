@@ -30,7 +30,10 @@ from sim.inputs.scenario_errors import _error, _Problems, _show
 # --- limits and defaults --------------------------------------------------------------------------
 
 MIN_YEAR, MAX_YEAR = 1900, 2200
-MAX_PERIOD_MONTHS = 1200  # 100 years
+MAX_PERIOD_MONTHS = 600  # 50 years: longer periods compound entries and growth past any sense
+#: Won per dollar a scenario may assume: 2.7 times stronger to 3.7 times weaker than in 2024
+#: (1364.4); the won's record since 1990 is about 700 to 2,000 (Bank of Korea).
+KRW_PER_USD_RANGE = (500.0, 5000.0)
 MAX_REPLICATES = 100_000
 MAX_SEED = 2**63 - 1  # seeds are stored in int64 columns
 MAX_USD = 1e13  # ten trillion dollars: far above any contract; guards against overflow downstream
@@ -62,16 +65,18 @@ def _parameter_lows() -> dict[str, float]:
 
 
 @cache
-def _parameter_limits() -> dict[str, tuple[float, float] | None]:
-    """Registry name -> `valid: [min, max]`, the values the model can compute with, if given.
+def _parameter_limits() -> dict[str, tuple[float, float]]:
+    """Registry name -> `valid: [min, max]`, the values the model can compute with.
 
     The range [low, high] is the prior of the parameter; `valid` is wider: what a scenario may
-    set under `parameters` or draw under `uncertain` without the model failing.
+    set under `parameters` or draw under `uncertain` without the model failing. A parameter
+    without `valid` may take the values of its prior range only: nobody has said what else the
+    model can compute with.
     """
-    limits: dict[str, tuple[float, float] | None] = {}
+    limits: dict[str, tuple[float, float]] = {}
     for name, entry in _registry().items():
-        valid = entry.get("valid")
-        limits[name] = None if valid is None else (float(valid[0]), float(valid[1]))
+        valid = entry.get("valid", (entry["low"], entry["high"]))
+        limits[name] = (float(valid[0]), float(valid[1]))
     return limits
 
 
@@ -132,7 +137,8 @@ def _month(value: Any) -> str:
 def _scenario_name(value: Any) -> str:
     if not isinstance(value, str):
         raise _error("must be text")
-    if not _NAME_PATTERN.match(value) or len(value) > 100:
+    # fullmatch: `$` in the pattern would also accept a trailing newline ("abc\n").
+    if not _NAME_PATTERN.fullmatch(value) or len(value) > 100:
         raise _error(
             "may use only letters, digits, - and _ (at most 100; it names the results folder)"
         )

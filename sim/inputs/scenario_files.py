@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from sim.inputs import safe_yaml
 from sim.inputs.scenario import Scenario
-from sim.inputs.scenario_errors import ScenarioError, _show
+from sim.inputs.scenario_errors import ScenarioError, _show, _suggest
 from sim.inputs.scenario_messages import Where, _report
 
 MAX_EXTENDS_DEPTH = 20  # files extending each other, at most
@@ -39,6 +39,8 @@ def load_scenario(path: str | Path) -> Scenario:
     label = str(path)
     try:
         chain = (Path(label).resolve(),)
+    except RuntimeError:  # Python 3.12 reports a symlink loop so; later versions as OSError
+        raise ScenarioError([f"{label}:1: cannot be read (a loop of symbolic links)"]) from None
     except (OSError, ValueError):
         raise ScenarioError([f"{label}:1: not a usable file name"]) from None
     data, where = _load_tree(label, chain)
@@ -66,13 +68,18 @@ def _load_tree(label: str, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Whe
     if data is None:
         raise ScenarioError([f"{label}:1: the file is empty; a scenario needs at least a name"])
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else f"a single value ({_show(data)})"
+        # Not a scenario: say what it is without quoting it (it may be any file).
+        kind = "a list" if isinstance(data, list) else "a single value"
         raise ScenarioError(
             [
                 f"{label}:{located.lines[()]}: a scenario must be a mapping of keys "
                 f"(key: value), not {kind}"
             ]
         )
+    if data and not any(_scenario_like(key) for key in data):
+        # Never quote a file that is not a scenario (a mistyped path, a link to a system file).
+        line = located.lines[()]
+        raise ScenarioError([f"{label}:{line}: not a scenario file: none of its keys is known"])
     if "extends" not in data:
         return data, where
     parent_ref = data.pop("extends")
@@ -91,6 +98,8 @@ def _load_tree(label: str, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Whe
     try:
         parent_path = Path(parent_label).resolve()
         found = parent_path.is_file()
+    except RuntimeError:  # a symlink loop (Python 3.12; later versions raise OSError)
+        raise ScenarioError([f"{at}: a loop of symbolic links (got {_show(parent_ref)})"]) from None
     except (OSError, ValueError):  # e.g. a NUL character or a name too long for the system
         raise ScenarioError([f"{at}: not a usable file name (got {_show(parent_ref)})"]) from None
     if parent_path in chain:
@@ -99,11 +108,18 @@ def _load_tree(label: str, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Whe
     if len(chain) > MAX_EXTENDS_DEPTH:
         raise ScenarioError([f"{at}: more than {MAX_EXTENDS_DEPTH} files extend each other"])
     if not found:
-        raise ScenarioError([f"{at}: file not found: {parent_label}"])
+        what = "not a regular file" if parent_path.exists() else "file not found"
+        raise ScenarioError([f"{at}: {what}: {parent_label}"])
     parent, parent_where = _load_tree(parent_label, (*chain, parent_path))
     for key in _NOT_INHERITED:
         parent.pop(key, None)
     return _merge(parent, parent_where, data, where)
+
+
+def _scenario_like(key: Any) -> bool:
+    """A top-level key of a scenario, or close enough to be a misspelt one."""
+    known = ("extends", *Scenario.model_fields)
+    return isinstance(key, str) and (key in known or bool(_suggest(key, known)))
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -57,6 +57,12 @@ def _data_path(detail: Mapping[str, Any], data: Any) -> tuple[tuple[Any, ...], s
     shown = ""
     for position, segment in enumerate(loc):
         last = position == len(loc) - 1
+        if isinstance(node, dict) and isinstance(segment, str) and segment not in node:
+            # pydantic writes a key that is not text (null, true, 3) as text in its loc
+            segment = next(
+                (key for key in node if not isinstance(key, str) and str(key) == segment),
+                segment,
+            )
         if isinstance(node, dict) and _hashable(segment) and segment in node:
             path.append(segment)
             key = segment if isinstance(segment, str) else _show(segment)

@@ -90,6 +90,7 @@ def build_network(
     suppliers_per_buyer: np.ndarray,
     market_mix: np.ndarray,
     sweeps: int = 30,
+    supplier_cap: float | None = None,
 ) -> SupplierNetwork:
     """Draw who buys from whom, then balance the shares so every supplier's in-complex sales are
     proportional to `supplier_capacity` (Sinkhorn scaling on the drawn pattern).
@@ -98,7 +99,9 @@ def build_network(
     `supplier_capacity`: how much each firm can sell inside the complex (zero: not a supplier);
     `suppliers_per_buyer`: number of supplier draws per buyer (with replacement, by capacity; a
     supplier drawn twice weighs twice as much before balancing; a buyer never supplies itself);
-    `market_mix`: how a buyer left with no named supplier splits its purchases over sector markets.
+    `market_mix`: how a buyer left with no named supplier splits its purchases over sector markets;
+    `supplier_cap`: if given, no supplier is sent by name more than this share of its capacity
+    (for populations where suppliers sell most of their output inside the complex).
     """
     n = len(gross_inputs_in_complex)
     # Inverse-CDF draws by capacity: the same draws as rng.choice(n, p=capacity share).
@@ -112,7 +115,11 @@ def build_network(
     reached[indices] = 1.0
     col_target = supplier_capacity * reached
     col_target *= row_target.sum() / col_target.sum()
-    to_market = balance(indptr, indices, data, row_target, col_target, sweeps)
+    # A supplier receives by name at most twice its target (and `supplier_cap` of its capacity).
+    col_limit = 2.0 * col_target
+    if supplier_cap is not None:
+        col_limit = np.minimum(col_limit, supplier_cap * supplier_capacity)
+    to_market = balance(indptr, indices, data, row_target, col_target, col_limit, sweeps)
     flow = sp.csr_array((data, indices, indptr), shape=(n, n))
     market = to_market[:, None] * market_mix[None, :]
     buyer = np.repeat(np.arange(n), np.diff(indptr))
@@ -243,9 +250,9 @@ def draw_pattern(cdf, u, draws_per_buyer):
 
 
 @kernel
-def balance(indptr, indices, data, row_target, col_target, sweeps):
+def balance(indptr, indices, data, row_target, col_target, col_limit, sweeps):
     """Sinkhorn scaling of `data` (in place) toward the row and column targets, then the cap:
-    no supplier receives by name more than twice its target, and rows are scaled to shares of
+    no supplier receives by name more than `col_limit`, and rows are scaled to shares of
     the larger of what they buy by name and their target. Returns each row's share left to the
     sector markets.
 
@@ -272,12 +279,12 @@ def balance(indptr, indices, data, row_target, col_target, sweeps):
     for j in range(len(data)):
         data[j] *= col_factor[indices[j]]
     # Where the drawn pattern cannot balance (a buyer whose only supplier is tiny), cap what a
-    # supplier receives by name at twice its target and send the excess to the sector markets.
+    # supplier receives by name and send the excess to the sector markets.
     col_sum[:] = 0.0
     for j in range(len(data)):
         col_sum[indices[j]] += data[j]
     for c in range(len(col_target)):
-        col_factor[c] = min(1.0, 2.0 * col_target[c] / (col_sum[c] if col_sum[c] > 0.0 else 1.0))
+        col_factor[c] = min(1.0, col_limit[c] / (col_sum[c] if col_sum[c] > 0.0 else 1.0))
     to_market = np.empty(n)
     for i in range(n):
         total = 0.0

@@ -47,6 +47,11 @@ class Population:
     scale: float = 1.0  # the population's size relative to the complex (smaller in tests)
 
 
+#: Exports are at most this share of a firm's final sales (the rest is sold at home).
+EXPORT_CAP = 0.9
+#: Named purchases a supplier may receive, as a share of its sales, where the first network
+#: drawn would send some supplier more than it makes (see `synthesise`).
+NAMED_SUPPLIER_CAP = 0.6
 TOTAL_KEYS = ("production_krw", "exports_usd", "employment", "firms", "krw_per_usd")
 
 
@@ -153,29 +158,37 @@ def synthesise(
     network = build_network(
         rng, in_complex_orders, supplier_capacity, suppliers_per_buyer, market_mix
     )
-    received = orders_received(
-        network, in_complex_orders, market_weights(sales, np.ones(n_firms, bool), sector), sector
-    )
-    final = sales - received
+    weights = market_weights(sales, np.ones(n_firms, bool), sector)
+    final = sales - orders_received(network, in_complex_orders, weights, sector)
+    if (final < 0).any():
+        # Only where SMEs sell most of their output inside the complex (parameters at the edge of
+        # their ranges): a supplier named by many buyers would be sent more than it makes.
+        network = build_network(
+            rng,
+            in_complex_orders,
+            supplier_capacity,
+            suppliers_per_buyer,
+            market_mix,
+            supplier_cap=NAMED_SUPPLIER_CAP,
+        )
+        final = sales - orders_received(network, in_complex_orders, weights, sector)
     final[:n_anchor] -= defence_work  # the book's work is not base demand
     if (final < 0).any():
         raise ValueError("supplier network sends a firm more orders than its sales")
 
     # --- exports: anchors make their assumed share, SMEs the rest ------------------------------
     export_weight = np.array([a["export_weight"] for a in anchors])
-    anchor_exports = capped_allocation(
-        export_weight * anchor_sales,
-        final[:n_anchor],
-        params.anchor_share_of_exports * monthly_exports_krw - defence_deliveries,
-    )
     sme_weight = relative[sme_sector] * np.exp(
         rng.normal(0.0, params.export_intensity_spread, n_sme)
     )
-    sme_exports = capped_allocation(
-        sme_weight * sme_sales,
-        final[n_anchor:],
+    anchor_total, sme_total = split_exports(
+        params.anchor_share_of_exports * monthly_exports_krw - defence_deliveries,
         (1.0 - params.anchor_share_of_exports) * monthly_exports_krw,
+        export_room(export_weight * anchor_sales, final[:n_anchor]),
+        export_room(sme_weight * sme_sales, final[n_anchor:]),
     )
+    anchor_exports = capped_allocation(export_weight * anchor_sales, final[:n_anchor], anchor_total)
+    sme_exports = capped_allocation(sme_weight * sme_sales, final[n_anchor:], sme_total)
     exports = np.concatenate([anchor_exports, sme_exports])
 
     us_share = np.array([getattr(params, f"us_export_share_{s}") for s in SECTORS])[sector]
@@ -294,18 +307,38 @@ def largest_remainder(shares: np.ndarray, total: int) -> np.ndarray:
     return counts
 
 
+def export_room(weight: np.ndarray, cap: np.ndarray) -> float:
+    """The most `capped_allocation` can place: 90% of the caps of the firms with a weight."""
+    return float((EXPORT_CAP * cap)[weight > 0].sum())
+
+
+def split_exports(
+    anchor_target: float, sme_target: float, anchor_room: float, sme_room: float
+) -> tuple[float, float]:
+    """The anchors' and the SMEs' exports: their assumed shares of the total, except that a group
+    whose final sales cannot carry its share passes the rest to the other (parameter draws at the
+    edge of their ranges: small anchors that would make most of the exports)."""
+    if anchor_target > anchor_room:
+        return anchor_room, sme_target + (anchor_target - anchor_room)
+    if sme_target > sme_room:
+        return anchor_target + (sme_target - sme_room), sme_room
+    return anchor_target, sme_target
+
+
 def capped_allocation(weight: np.ndarray, cap: np.ndarray, total: float) -> np.ndarray:
     """Split `total` in proportion to `weight`, no firm above 90% of its `cap`.
 
     Firms at their cap keep it and the rest is shared among the others, until nothing is left over.
     """
-    limit = 0.9 * cap
+    limit = EXPORT_CAP * cap
     if total > limit[weight > 0].sum():
         raise ValueError("exports exceed what the firms' final sales allow")
     out = np.zeros_like(weight)
     free = weight > 0
     remaining = total
     while True:
+        if not free.any():  # every firm at its cap: the total fitted exactly
+            return out
         share = np.where(free, weight, 0.0)
         trial = remaining * share / share.sum()
         over = free & (trial > limit)

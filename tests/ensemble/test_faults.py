@@ -487,3 +487,191 @@ def test_extends_never_quotes_a_file_that_is_not_a_scenario(tmp_path, target):
     assert code == 2
     assert first[:12] not in err, "the error quotes the contents of a system file"
     assert one_error_line(err).startswith(f"{scenario}:2: extends: ")
+
+
+# --- a Dask cluster that loses every worker, or its scheduler ---------------------------------
+
+
+def scheduler_process(address: str):
+    """The scheduler process of `local_cluster` (a child of this process listening there)."""
+    import psutil
+
+    port = int(address.rsplit(":", 1)[1])
+    for child in psutil.Process().children():
+        if "dask_scheduler" in " ".join(child.cmdline()):
+            ports = {c.laddr.port for c in child.net_connections() if c.status == "LISTEN"}
+            if port in ports:
+                return child
+    raise AssertionError(f"no scheduler process listening at {address}")
+
+
+def test_a_cluster_with_no_worker_left_ends_the_run_with_one_line(scenario, tmp_path, monkeypatch):
+    """It used to wait for ever. With the wait shortened to 3 s the run ends well within 60 s,
+    exit 1, one line saying what to do."""
+    from sim.ensemble.execution import DaskCluster
+
+    monkeypatch.setattr(DaskCluster, "NO_WORKER_SECONDS", 3.0)
+    with local_cluster(tmp_path, workers=1, nanny=False) as (address, workers):
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait(timeout=10)
+        started = time.time()
+        code, out, err = cli(
+            "run", str(scenario), "--out", str(tmp_path / "out"), "--scheduler", address,
+            "--no-figures",
+        )  # fmt: skip
+        elapsed = time.time() - started
+    line = one_error_line(err)
+    assert code == 1 and out == "" and elapsed < 60
+    assert line.startswith(f"error: ClusterError: the Dask cluster at {address} has had no worker")
+    assert "--resume" in line
+    assert results_in(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize("address", ["not a url", "http://host:8786", "tcp://host:99999", ""])
+def test_a_scheduler_address_that_is_not_one_is_refused(scenario, tmp_path, address):
+    code, out, err = cli(*run_argv(scenario, tmp_path / "out")[:-3], "--scheduler", address)
+    assert code == 2 and out == "" and "not a Dask scheduler address" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow  # about 20 s: a cluster, a run and a first chunk
+def test_a_killed_scheduler_ends_the_run_with_one_line_and_no_traceback(tmp_path):
+    scenario = tmp_path / "faults.yaml"
+    scenario.write_text(DASK_SCENARIO.replace("150", "2000"), encoding="utf-8")
+    with local_cluster(tmp_path, workers=2, nanny=False) as (address, _):
+        run = subprocess.Popen(
+            [sys.executable, "-m", "sim", "run", str(scenario), "--out", str(tmp_path / "dask"),
+             "--scheduler", address, "--no-figures", "--yes"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.time() + 120
+            while not chunk_files(tmp_path / "dask"):
+                assert run.poll() is None, run.communicate()
+                assert time.time() < deadline, "no chunk was saved in time"
+                time.sleep(0.05)
+            scheduler_process(address).kill()
+            out, err = run.communicate(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    assert run.returncode == 1 and out == ""
+    line = one_error_line(err)
+    assert line.startswith(
+        f"error: ClusterError: lost the connection to the Dask scheduler at {address}"
+    )
+    assert "--resume" in line
+    assert chunk_files(tmp_path / "dask")  # the finished chunks are kept
+
+
+# --- a disk that really fills up ---------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 64 kB tmpfs (needs root; skipped elsewhere): room for one chunk of 25 replicates x 12
+    months (48 kB). Yields its folder and a function that makes it 50 MB."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr!r}")
+
+    def grow() -> None:
+        subprocess.run(["mount", "-o", "remount,size=50m", str(folder)], check=True)
+
+    try:
+        yield folder, grow
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_real_full_disk_mid_chunks_gives_the_documented_message(scenario, tiny_disk):
+    """numpy writes arrays to a real file with fwrite, which on a full disk raised
+    `OSError: 18000 requested and 10736 written` (no errno), shown as exit 1 without the resume
+    hint. The file system here really is full (no monkeypatching)."""
+    folder, grow = tiny_disk
+    big = scenario.parent / "big.yaml"
+    big.write_text(SCENARIO.replace("replicates: 30", "replicates: 75"), encoding="utf-8")
+    code, out, err = cli(*run_argv(big, folder), "--yes")  # --yes: past the disk estimate
+    line = one_error_line(err)
+    assert code == 1 and out == ""
+    (job,) = (folder / "faults" / ".jobs").iterdir()
+    assert line.startswith(f"error: cannot write to {job}: No space left on device")
+    assert line.endswith("free space, then run the same command with --resume")
+    assert chunk_files(folder) and leftovers(folder) == []
+
+    grow()
+    code, out, err = cli(*run_argv(big, folder), "--resume")
+    assert code == 0, err
+    assert chunk_files(folder) == [] and leftovers(folder) == []
+
+
+def test_a_damaged_saved_chunk_is_run_again_on_resume(scenario, reference, tmp_path, monkeypatch):
+    """A truncated chunk file (a crash of the disk, an edit) made --resume fail with exit 1
+    (`ValueError: EOF: reading array header`); it is now treated as not finished."""
+    real_save = sim.ensemble.execution.ChunkStore.save
+    saved = []
+
+    def save_then_stop(store, index, values):
+        real_save(store, index, values)
+        saved.append(index)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.ensemble.execution.ChunkStore, "save", save_then_stop)
+    code, _, err = cli(*run_argv(scenario, tmp_path))
+    assert code == 130, err
+    monkeypatch.undo()
+    (chunk,) = chunk_files(tmp_path)
+    chunk.write_bytes(chunk.read_bytes()[:100])
+    code, out, err = cli(*run_argv(scenario, tmp_path, "--resume"))
+    assert code == 0, err
+    assert result_bytes(Path(out.strip())) == reference
+
+
+def test_an_address_where_no_dask_scheduler_answers_ends_within_a_bounded_time(
+    scenario, tmp_path, monkeypatch
+):
+    """A server that accepts connections and never answers made the run wait for ever (dask's
+    own connect timeout does not cover it); one that answers something else made it fail with
+    a MemoryError. Both now end with one line, exit 1."""
+    import socket
+    import threading
+
+    from sim.ensemble.execution import DaskCluster
+
+    monkeypatch.setattr(DaskCluster, "CONNECT_SECONDS", 2.0)
+    silent, talkative = socket.socket(), socket.socket()
+    for server in (silent, talkative):
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+
+    def answer_nonsense() -> None:
+        while True:
+            try:
+                connection, _ = talkative.accept()
+            except OSError:
+                return
+            connection.sendall(b"HTTP/1.0 200 OK\r\n\r\nnot a scheduler")
+            connection.close()
+
+    threading.Thread(target=answer_nonsense, daemon=True).start()
+    try:
+        for server in (silent, talkative):
+            address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+            started = time.time()
+            code, out, err = cli(
+                *run_argv(scenario, tmp_path / "out")[:-3], "--scheduler", address, "--no-figures"
+            )
+            assert code == 1 and out == "" and time.time() - started < 60
+            line = one_error_line(err)
+            assert line.startswith("error: ClusterError: ") and address in line
+            assert "--workers" in line
+    finally:
+        silent.close()
+        talkative.close()

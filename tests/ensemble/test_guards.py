@@ -363,3 +363,99 @@ def test_the_default_limit_lets_an_ordinary_run_through():
     readme_run = estimate_run(500, 72, workers=2, cores=2)
     check_limits(readme_run, 60 * 60, machine_memory_bytes(), confirmed=False)
     assert math.isfinite(readme_run.seconds)
+
+
+# --- caps and estimates on every path ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", ["1000000000000", "100001"])
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_replicates_from_the_command_line_have_the_files_cap(
+    scenario, tmp_path, no_simulation, command, count
+):
+    """`--replicates 1000000000000 --yes` used to start, growing memory by 150 MB a second."""
+    files = [str(scenario)] * (2 if command == "compare" else 1)
+    code, _, err = cli(
+        command, *files, "--replicates", count, "--yes", "--out", str(tmp_path / "o")
+    )
+    assert code == 2 and "must be at most 100,000" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_validate_replicates_have_the_same_cap(tmp_path):
+    code, _, err = cli("validate", "--replicates", "1000000000000", "--out", str(tmp_path / "v"))
+    assert code == 2 and "must be at most 100,000" in err
+
+
+def test_a_period_longer_than_50_years_is_refused(tmp_path):
+    path = tmp_path / "long.yaml"
+    path.write_text("name: long\nperiod: {start: 2025-01, end: 2075-01}\n", encoding="utf-8")
+    code, _, err = cli("check", str(path))
+    assert (
+        code == 2
+        and err == f"{path}:2: period.end: the period may be at most 50 years (got 2075-01)\n"
+    )
+
+
+def test_the_estimate_counts_the_firms_entries_add_over_the_period():
+    """Entrants add rows to the arrays a replicate steps: over 50 years at 7% a year (entries
+    each month at 7%/12 of the firms then) there are about 33 times the firms of 2024 at the
+    end, and 9.2 times as many firm-months."""
+    flat = estimate_run(1, 600, workers=1)
+    growing = estimate_run(1, 600, workers=1, firm_growth=0.07)
+    firm_months = sum(math.exp(0.07 * m / 12) for m in range(600))
+    assert guards.growth_months(600, 0.07) == pytest.approx(firm_months, rel=1e-9)
+    assert growing.seconds - guards.FIXED_SECONDS == pytest.approx(
+        3216 * firm_months * guards.SECONDS_PER_FIRM_MONTH + guards.SETUP_SECONDS_PER_REPLICATE
+    )
+    assert growing.seconds > 8 * (flat.seconds - guards.FIXED_SECONDS)
+    assert growing.peak_bytes > flat.peak_bytes + 3216 * 32 * guards.BYTES_PER_FIRM
+
+
+def test_a_long_period_is_estimated_with_its_growth_on_the_command_line(tmp_path, no_simulation):
+    path = tmp_path / "long.yaml"
+    path.write_text("name: long\nperiod: {start: 2025-01, end: 2074-12}\n", encoding="utf-8")
+    flat = estimate_run(500, 600, workers=2, cores=2).seconds
+    minutes = 1.5 * flat / 60  # a limit the old estimate (no growth) passed
+    code, _, err = cli(
+        "run", str(path), "--replicates", "500", "--workers", "2", "--max-minutes",
+        f"{minutes:.2f}", "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert code == 2 and "would take about" in err
+
+
+def test_a_resumed_run_needs_disk_only_for_what_is_left(scenario, tmp_path, monkeypatch):
+    """After freeing some disk, --resume was refused by an estimate that ignored the saved
+    chunks: 90 of 100 replicates saved need room for 10 more chunks' worth and the parquet."""
+    import sim.ensemble.guards
+
+    per_replicate = 6 * guards.INDICATORS * 8
+    full = estimate_run(100, 6).disk_bytes
+    resumed = estimate_run(100, 6, saved=75).disk_bytes
+    assert full == 200 * per_replicate and resumed == 125 * per_replicate
+
+    out = tmp_path / "out"
+    argv = ["run", str(scenario), "--replicates", "100", "--workers", "1", "--no-figures"]
+    interrupted = {"chunks": 0}
+    import sim.ensemble.execution
+
+    real_save = sim.ensemble.execution.ChunkStore.save
+
+    def save_then_stop(store, index, values):
+        real_save(store, index, values)
+        interrupted["chunks"] += 1
+        if interrupted["chunks"] == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.ensemble.execution.ChunkStore, "save", save_then_stop)
+    code, _, err = cli(*argv, "--out", str(out))
+    assert code == 130 and "3 of 4 chunks" in err
+    monkeypatch.undo()
+
+    room = (full + resumed) // 2  # enough for the rest, not for a run from scratch
+    monkeypatch.setattr(sim.ensemble.guards, "free_disk_bytes", lambda path: room)
+    code, _, err = cli(*argv, "--out", str(tmp_path / "other"))
+    assert code == 2 and "free under --out" in err
+    code, printed, err = cli(*argv, "--out", str(out), "--resume")
+    assert code == 0, err
+    assert (Path(printed.strip()) / "annual.csv").is_file()

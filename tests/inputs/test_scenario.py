@@ -373,7 +373,7 @@ def test_out_of_range_numbers(tmp_path):
         f"{path}:2: runs.replicates: must be >= 1 (got 0)",
         f"{path}:2: runs.seed: must be >= 0 (got -1)",
         f"{path}:3: ai_factory.subsidy_share: must be <= 1 (got 1.5)",
-        f"{path}:4: macro.krw_per_usd: must be > 0 (got -3)",
+        f"{path}:4: macro.krw_per_usd: must be >= 500 (got -3)",
         f"{path}:4: macro.producer_price_growth: must be < 1 (got 1e+300)",
     ]
 
@@ -443,7 +443,8 @@ def test_unknown_parameter_and_negative_value(tmp_path):
     assert problems(path) == [
         f"{path}:3: parameters.elasticity_long_rn: unknown parameter (see `changwon-sim params`); "
         "did you mean 'elasticity_long_run'?",
-        f"{path}:4: parameters.tariff_passthrough: must be >= 0 (got -0.1)",
+        f"{path}:4: parameters.tariff_passthrough: must be between 0 and 1, the values the model "
+        "can compute with (got -0.1)",
     ]
 
 
@@ -506,7 +507,8 @@ def test_uncertain_draws_must_be_valid_values(tmp_path):
         "tariffs.reciprocal.rate cannot take (must be >= 0); narrow the distribution or give "
         "it bounds",
         f"{path}:6: uncertain.tariff_passthrough: uniform draws reach -0.1, which "
-        "tariff_passthrough cannot take (must be >= 0); narrow the distribution or give it bounds",
+        "tariff_passthrough cannot take (must be between 0 and 1, the values the model can "
+        "compute with); narrow the distribution or give it bounds",
     ]
     # With bounds the same distribution is fine.
     fixed = text.replace("sd: 0.05}", "sd: 0.05, low: 0.0}").replace("low: -0.1", "low: 0.1")
@@ -1050,7 +1052,8 @@ def test_any_text_parses_or_fails_with_a_line(text):
 @settings(max_examples=100, deadline=None)
 @given(
     rate=st.floats(0, 10),
-    growth=st.floats(-0.99, 0.99),
+    # Sustained growth within a factor of 100 over the period (sim.inputs.validity)
+    growth=st.floats(-0.5, 0.99),
     months=st.integers(1, 600),
 )
 def test_applied_values_round_trip_through_yaml(rate, growth, months):
@@ -1063,6 +1066,7 @@ def test_applied_values_round_trip_through_yaml(rate, growth, months):
             "tariffs.steel.rate": rate,
             "macro.demand_growth.China": growth,
             "defence_exports.contracts.K9 Vietnam.delivery.months": months,
+            "tariff_passthrough": 1.0,  # so that any rate keeps the joint rules
         },
     )
     assert changed.tariffs[1].rate == rate

@@ -68,8 +68,13 @@ def test_quarterly_table():
     q = _yaml("complex_quarterly.yaml")
     rows = q["quarters"]
     assert len(rows) == 28 and q["source"]
-    assert rows["2024Q4"] == {"production": 158216, "employment": 118205, "firms": 3216,
-                              "operating_rate": 78.8, "production_revised": True}
+    assert rows["2024Q4"] == {
+        "production": 158216,
+        "employment": 118205,
+        "firms": 3216,
+        "operating_rate": 78.8,
+        "production_revised": True,
+    }
     assert rows["2018Q1"]["production"] == 136545 and rows["2020Q2"]["operating_rate"] == 72.9
     assert [k for k, r in rows.items() if r.get("sample_break")] == ["2018Q4", "2020Q3"]
     revised = [k for k, r in rows.items() if r.get("production_revised")]
@@ -86,7 +91,10 @@ def test_outlook_record():
     assert 2014 not in o["customs_export_growth"]["record"]
     assert o["kdi_components"]["private_consumption"][2020] == {"forecast": 2.1, "actual": -5.0}
     assert o["outlooks_2025"]["customs_export_growth"]["forecast"] == {
-        "KITA": 1.8, "KIET": 2.2, "KOTRA": 2.6}
+        "KITA": 1.8,
+        "KIET": 2.2,
+        "KOTRA": 2.6,
+    }
     assert o["outlooks_2025"]["gdp_growth"]["forecast"] == {"KDI": 2.0, "BOK": 1.9, "IMF": 2.2}
 
 
@@ -123,10 +131,13 @@ def test_window_cannot_pass_2024():
 
 
 def _with_future(history, values):
-    growth = {k: {**s, **{2025 + i: v for i, v in enumerate(values)}}
-              for k, s in history.growth.items()}
-    levels = {k: {**s, **{2025 + i: 1e3 * (1 + abs(v)) for i, v in enumerate(values)}}
-              for k, s in history.levels.items()}
+    growth = {
+        k: {**s, **{2025 + i: v for i, v in enumerate(values)}} for k, s in history.growth.items()
+    }
+    levels = {
+        k: {**s, **{2025 + i: 1e3 * (1 + abs(v)) for i, v in enumerate(values)}}
+        for k, s in history.levels.items()
+    }
     return d.DriverHistory(2030, growth, levels, history.info)
 
 
@@ -212,10 +223,18 @@ def test_model_on_file_data(model):
 def test_short_history_falls_back(history):
     early = d.estimate(history.truncate(2012))
     kinds = {e.name: e.kind for e in early.equations}
-    assert kinds == {"domestic": "iid", "exports": "iid", "producer_prices": "ar1",
-                     "krw_per_usd": "none"}
-    out = d.simulate_annual(early.draw_parameters(np.random.default_rng(0)), early.start_state,
-                            2, np.zeros((2, d.N_NORMALS)))
+    assert kinds == {
+        "domestic": "iid",
+        "exports": "iid",
+        "producer_prices": "ar1",
+        "krw_per_usd": "none",
+    }
+    out = d.simulate_annual(
+        early.draw_parameters(np.random.default_rng(0)),
+        early.start_state,
+        2,
+        np.zeros((2, d.N_NORMALS)),
+    )
     assert np.isnan(out[:, d.DRIVERS.index("krw_per_usd")]).all()
     assert np.isfinite(np.delete(out, d.DRIVERS.index("krw_per_usd"), axis=1)).all()
 
@@ -274,8 +293,13 @@ def test_hard_pin(model):
 
 def test_outlook_pin(model):
     p = model.central_parameters()
-    zero = d.simulate_annual(p, model.start_state, 3, np.zeros((3, d.N_NORMALS)),
-                             pins={"domestic": d.Outlook(0.02, 0.01)})
+    zero = d.simulate_annual(
+        p,
+        model.start_state,
+        3,
+        np.zeros((3, d.N_NORMALS)),
+        pins={"domestic": d.Outlook(0.02, 0.01)},
+    )
     assert np.all(zero[:, 0] == 0.02)
     z = np.random.default_rng(6).standard_normal((6000, 1, d.N_NORMALS))
     pins = {"domestic": {"mean": 0.02, "sd": 0.01}, "US": d.Outlook(0.03, 0.05)}
@@ -402,6 +426,12 @@ def test_rolling_scores_are_deterministic_and_use_the_past_only(history):
 
 def test_report_section(model):
     text = rec.drivers_report_markdown(model, draws=200)
-    for needle in ("VAR", "20 coefficients", "krw_per_usd", "fnnews 202501011840460254",
-                   "| domestic | ar1 | 2011-2024 (14)", "EU"):
+    for needle in (
+        "VAR",
+        "20 coefficients",
+        "krw_per_usd",
+        "fnnews 202501011840460254",
+        "| domestic | ar1 | 2011-2024 (14)",
+        "EU",
+    ):
         assert needle in text

@@ -358,9 +358,10 @@ STEADY_WON = NO_TARIFF.replace("no-tariff", "steady-won") + "macro: {krw_per_usd
 def paired_ratio(tmp_path_factory, alt_text, base_text, name, year, params):
     base = write(tmp_path_factory, "base", base_text)
     alt = write(tmp_path_factory, "alt", alt_text)
-    return annual(run(alt, params=params), name, [year])[0] / annual(
-        run(base, params=params), name, [year]
-    )[0]
+    return (
+        annual(run(alt, params=params), name, [year])[0]
+        / annual(run(base, params=params), name, [year])[0]
+    )
 
 
 @pytest.mark.parametrize("passthrough", [0.3, 1.0])
@@ -373,9 +374,7 @@ def test_a_15_percent_us_tariff_cuts_us_export_value_by_the_published_elasticity
     params = central_parameters().replace(
         entry_rate=0.0, exit_rate=0.0, exit_debt_months=1e6, tariff_passthrough=passthrough
     )
-    ratio = paired_ratio(
-        tmp_path_factory, TARIFF_15_ALL, NO_TARIFF, "exports_usd_US", 2026, params
-    )
+    ratio = paired_ratio(tmp_path_factory, TARIFF_15_ALL, NO_TARIFF, "exports_usd_US", 2026, params)
     assert 0.85 <= ratio <= 0.93, ratio
 
 

@@ -591,5 +591,5 @@ def test_a_folder_whose_files_changed_is_refused(runs, tmp_path, capsys):
     annual.write_bytes(annual.read_bytes().replace(b"production_krw", b"production_krw ", 1))
     assert cli_main(["brief", str(copy), "--lang", "en", "--format", "md"]) == 2
     err = one_line_error(capsys)
-    assert "annual.csv: changed since the run wrote it" in err
+    assert "annual.csv: does not match the sha256 in manifest.json" in err
     assert not list(copy.glob("brief*"))

@@ -274,6 +274,8 @@ def evaluate_replicates(
     parts = chunks(len(points), points_per_chunk or chunk_points(replicates_per_point))
     results: dict[int, np.ndarray] = {}
     store = ChunkStore(Path(partial_dir)) if partial_dir is not None else None
+    if store is not None:
+        store.claim()  # a second identical analysis into the same --out is refused (JobBusy)
     if store is not None and store.finished():
         if not resume:
             raise SensitivityError(

@@ -108,10 +108,10 @@ def load_run(path: str | Path) -> RunFolder:
     missing = [name for name in RUN_FILES if not (path / name).is_file()]
     if missing:
         raise BriefError(f"{path}: not a complete results folder (missing {', '.join(missing)})")
-    check_files(path, manifest)
     for key in ("seed", "replicates", "scenario_hash"):
         if key not in manifest:
             raise BriefError(f"{path / 'manifest.json'}: no '{key}' (not a run manifest)")
+    check_file_hashes(path, manifest)
     from sim.inputs.safe_yaml import YamlError, load_file
 
     try:
@@ -129,23 +129,30 @@ def load_run(path: str | Path) -> RunFolder:
     return RunFolder(path, manifest, scenario, annual, summary)
 
 
-def check_files(path: Path, manifest: dict[str, Any]) -> None:
-    """Refuse (BriefError) a folder whose files no longer match the sha256 its manifest records:
-    a brief must quote the numbers the run wrote, not numbers edited since."""
+def check_file_hashes(path: Path, manifest: dict[str, Any]) -> None:
+    """`BriefError` naming the first file whose sha256 differs from the one `run` recorded in
+    manifest.json (a result edited or damaged since: a brief must not quote it as the run's)."""
     import hashlib
 
-    for name, expected in sorted((manifest.get("files") or {}).items()):
-        file = path / name
-        if not file.is_file():
-            raise BriefError(f"{path}: {name} is missing (the manifest lists it)")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise BriefError(f"{path / 'manifest.json'}: lists no file hashes (not written by `run`)")
+    root = path.resolve()
+    for relative, expected in sorted(files.items()):
+        target = (path / str(relative)).resolve()
+        if root not in target.parents:
+            raise BriefError(f"{path / 'manifest.json'}: lists a file outside the folder")
         digest = hashlib.sha256()
-        with open(file, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != expected:
+        try:
+            with open(target, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            raise BriefError(f"{path / str(relative)}: missing or unreadable") from None
+        if digest.hexdigest() != str(expected).lower():
             raise BriefError(
-                f"{file}: changed since the run wrote it (its sha256 no longer matches "
-                "manifest.json); run the scenario again for a brief"
+                f"{path / str(relative)}: does not match the sha256 in manifest.json; the "
+                "results were changed after `run` wrote them"
             )
 
 
