@@ -118,7 +118,7 @@ def guard(
 ) -> None:
     """Refuse a run estimated above --max-minutes or --max-memory-gb (or the free disk space)
     unless --yes; see `sim.ensemble.guards`. The estimate counts the period's months, the growth
-    of the firms over them (entries at the top of the scenario's entry_rate range) and, with
+    of the firms over them (`net_entry_rate`) and, with
     --resume, the chunks already saved."""
     from sim.ensemble.execution import chunks
 
@@ -149,9 +149,15 @@ def estimate(args: argparse.Namespace, scenario, replicates: int, saved: int = 0
         replicates,
         scenario.period.months,
         workers=workers,
-        firm_growth=scenario_inputs(scenario).ranges["entry_rate"][1],
+        firm_growth=net_entry_rate(scenario_inputs(scenario).ranges),
         saved=saved,
     )
+
+
+def net_entry_rate(ranges) -> float:
+    """The fastest yearly growth of the firms a replicate can draw: entries at the top of their
+    range, exits (other than by distress) at the bottom of theirs."""
+    return max(0.0, ranges["entry_rate"][1] - ranges["exit_rate"][0])
 
 
 def check_estimate(args: argparse.Namespace, total) -> None:

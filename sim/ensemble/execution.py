@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from sim.ensemble.lifeline import keep_alive_only_with, signals_deferred, stop_workers
+from sim.ensemble.lifeline import (
+    keep_alive_only_with,
+    signals_deferred,
+    start_quiet_resource_tracker,
+    stop_workers,
+)
 from sim.ensemble.locks import JobLock
 from sim.ensemble.replicate import run_replicate
 from sim.inputs.calendar import format_month
@@ -161,6 +166,7 @@ def forkserver() -> multiprocessing.context.BaseContext:
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", "sim.ensemble.workers"])
+    start_quiet_resource_tracker()  # first: the forkserver would start a talkative one
     saved = {name: os.environ.get(name) for name in ONE_BLAS_THREAD}
     os.environ.update(ONE_BLAS_THREAD)  # the server inherits the environment it starts with
     try:
@@ -430,7 +436,8 @@ def _whole_npy(path: Path) -> bool:
                 shape, _, dtype = read_header(handle)
                 handle.seek(handle.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)
                 arrays += 1
-        return handle.tell() == size and arrays in (1, 3)
+            end = handle.tell()
+        return end == size and arrays in (1, 3)
     except (OSError, ValueError, TypeError):
         return False
 

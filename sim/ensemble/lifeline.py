@@ -85,6 +85,18 @@ def _end_now() -> None:
     os._exit(1)
 
 
+def start_quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker, silent. It cleans up after a run killed by
+    SIGKILL and would warn about it on the user's terminal, in two lines; it takes its warning
+    filters from this process when it starts, so this must come before any process is started."""
+    from multiprocessing import resource_tracker
+
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    if quiet not in sys.warnoptions:
+        sys.warnoptions.append(quiet)
+    resource_tracker.ensure_running()
+
+
 class signals_deferred:
     """Hold Ctrl-C and termination signals while worker processes are being started.
 
@@ -95,14 +107,9 @@ class signals_deferred:
     """
 
     def __enter__(self) -> None:
-        from multiprocessing import forkserver, resource_tracker
+        from multiprocessing import forkserver
 
-        # The tracker cleans up after a run killed by SIGKILL and would warn about it on the
-        # user's terminal, in two lines; it takes its warning filters from ours.
-        quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
-        if quiet not in sys.warnoptions:
-            sys.warnoptions.append(quiet)
-        resource_tracker.ensure_running()
+        start_quiet_resource_tracker()
         forkserver.ensure_running()
         self.blocked = hasattr(signal, "pthread_sigmask")
         if self.blocked:

@@ -164,7 +164,7 @@ class Macro(_Model):
     krw_per_usd: _number_or_path(ge=KRW_PER_USD_RANGE[0], le=KRW_PER_USD_RANGE[1]) = Field(
         None,
         description=(
-            "Won per US dollar, 500..5000: a number, a path {YYYY-MM: value, ...} read linearly "
+            "Won per US dollar, 800..5000: a number, a path {YYYY-MM: value, ...} read linearly "
             "between its points and flat outside them, or an outlook for the annual average "
             "{mean: 1420, sd: 90}." + _DRAWN
         ),
@@ -510,8 +510,6 @@ class Scenario(_Model):
                     "can compute with"
                 )
                 problems.add((name,), message, value)
-            elif lows[name] >= 0 and value < 0:
-                problems.add((name,), "must be >= 0", value)
         problems.raise_if_any()
         return dict(sorted(parameters.items()))
 

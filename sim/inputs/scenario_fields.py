@@ -31,9 +31,11 @@ from sim.inputs.scenario_errors import _error, _Problems, _show
 
 MIN_YEAR, MAX_YEAR = 1900, 2200
 MAX_PERIOD_MONTHS = 600  # 50 years: longer periods compound entries and growth past any sense
-#: Won per dollar a scenario may assume: 2.7 times stronger to 3.7 times weaker than in 2024
-#: (1364.4); the won's record since 1990 is about 700 to 2,000 (Bank of Korea).
-KRW_PER_USD_RANGE = (500.0, 5000.0)
+#: Won per dollar a scenario may assume: 1.7 times stronger to 3.7 times weaker than in 2024
+#: (1364.4); the won's record since 1990 is about 700 to 2,000 (Bank of Korea). Much stronger,
+#: exporters' won prices (sticky in dollars) fall below their input costs and the complex's value
+#: added turns negative.
+KRW_PER_USD_RANGE = (800.0, 5000.0)
 MAX_REPLICATES = 100_000
 MAX_SEED = 2**63 - 1  # seeds are stored in int64 columns
 MAX_USD = 1e13  # ten trillion dollars: far above any contract; guards against overflow downstream

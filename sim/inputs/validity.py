@@ -281,12 +281,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "the number of firms at the end of the period over the start",
-        ("entry_rate", "period_years"),
-        # Entrants arrive every month in proportion to the firms then active: without exits
-        # the firms grow as exp(entry_rate x years).
-        lambda v: math.exp(v["entry_rate"] * v["period_years"]),
-        "entries compound over long periods; use a lower entry_rate or a shorter period",
-        high=40.0,
+        ("entry_rate", "exit_rate", "period_years"),
+        # Entrants arrive every month in proportion to the firms then active and firms leave at
+        # exit_rate (distress exits come on top): the firms grow at most as
+        # exp((entry_rate - exit_rate) x years).
+        lambda v: math.exp((v["entry_rate"] - v["exit_rate"]) * v["period_years"]),
+        "entries compound over long periods, and a replicate would hold hundreds of thousands "
+        "of firms; use a lower entry_rate, a higher exit_rate or a shorter period",
+        high=300.0,
     ),
     Rule(
         "the share of the price exporters absorb, (1 - tariff_passthrough) x tariff rate",

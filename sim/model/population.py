@@ -317,7 +317,11 @@ def split_exports(
 ) -> tuple[float, float]:
     """The anchors' and the SMEs' exports: their assumed shares of the total, except that a group
     whose final sales cannot carry its share passes the rest to the other (parameter draws at the
-    edge of their ranges: small anchors that would make most of the exports)."""
+    edge of their ranges: small anchors that would make most of the exports). The anchors'
+    target is net of the order book's deliveries; where these exceed the anchors' share, the
+    SMEs' exports make room for them."""
+    if anchor_target < 0.0:
+        anchor_target, sme_target = 0.0, max(0.0, sme_target + anchor_target)
     if anchor_target > anchor_room:
         return anchor_room, sme_target + (anchor_target - anchor_room)
     if sme_target > sme_room:

@@ -570,14 +570,15 @@ def test_a_killed_scheduler_ends_the_run_with_one_line_and_no_traceback(tmp_path
 
 @pytest.fixture
 def tiny_disk(tmp_path):
-    """A 64 kB tmpfs (needs root; skipped elsewhere): room for one chunk of 25 replicates x 12
-    months (48 kB). Yields its folder and a function that makes it 50 MB."""
+    """A 160 kB tmpfs (needs root; skipped elsewhere): room for one chunk of 25 replicates x 12
+    months (94 kB of indicators and about 20 kB of drawn inputs), not two. Yields its folder and
+    a function that makes it 50 MB."""
     folder = tmp_path / "tiny"
     folder.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(folder)], capture_output=True
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr!r}")
@@ -618,8 +619,8 @@ def test_a_damaged_saved_chunk_is_run_again_on_resume(scenario, reference, tmp_p
     real_save = sim.ensemble.execution.ChunkStore.save
     saved = []
 
-    def save_then_stop(store, index, values):
-        real_save(store, index, values)
+    def save_then_stop(store, index, values, inputs=None):
+        real_save(store, index, values, inputs)
         saved.append(index)
         raise KeyboardInterrupt
 
@@ -629,9 +630,10 @@ def test_a_damaged_saved_chunk_is_run_again_on_resume(scenario, reference, tmp_p
     monkeypatch.undo()
     (chunk,) = chunk_files(tmp_path)
     chunk.write_bytes(chunk.read_bytes()[:100])
-    code, out, err = cli(*run_argv(scenario, tmp_path, "--resume"))
+    code, _, err = cli(*run_argv(scenario, tmp_path, "--resume"))
     assert code == 0, err
-    assert result_bytes(Path(out.strip())) == reference
+    (folder,) = results_in(tmp_path)
+    assert result_bytes(folder) == reference
 
 
 def test_an_address_where_no_dask_scheduler_answers_ends_within_a_bounded_time(

@@ -441,8 +441,8 @@ def test_a_resumed_run_needs_disk_only_for_what_is_left(scenario, tmp_path, monk
 
     real_save = sim.ensemble.execution.ChunkStore.save
 
-    def save_then_stop(store, index, values):
-        real_save(store, index, values)
+    def save_then_stop(store, index, values, inputs=None):
+        real_save(store, index, values, inputs)
         interrupted["chunks"] += 1
         if interrupted["chunks"] == 3:
             raise KeyboardInterrupt
@@ -458,4 +458,10 @@ def test_a_resumed_run_needs_disk_only_for_what_is_left(scenario, tmp_path, monk
     assert code == 2 and "free under --out" in err
     code, printed, err = cli(*argv, "--out", str(out), "--resume")
     assert code == 0, err
-    assert (Path(printed.strip()) / "annual.csv").is_file()
+    assert (results_folder(printed) / "annual.csv").is_file()
+
+
+def results_folder(stdout: str) -> Path:
+    """The folder `run` printed after "Results: "."""
+    (line,) = [x for x in stdout.splitlines() if x.startswith("Results: ")]
+    return Path(line.removeprefix("Results: "))

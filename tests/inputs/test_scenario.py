@@ -373,7 +373,7 @@ def test_out_of_range_numbers(tmp_path):
         f"{path}:2: runs.replicates: must be >= 1 (got 0)",
         f"{path}:2: runs.seed: must be >= 0 (got -1)",
         f"{path}:3: ai_factory.subsidy_share: must be <= 1 (got 1.5)",
-        f"{path}:4: macro.krw_per_usd: must be >= 500 (got -3)",
+        f"{path}:4: macro.krw_per_usd: must be >= 800 (got -3)",
         f"{path}:4: macro.producer_price_growth: must be < 1 (got 1e+300)",
     ]
 

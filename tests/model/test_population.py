@@ -55,6 +55,9 @@ def test_anchors_that_cannot_carry_their_share_of_exports_pass_the_rest_to_the_s
     assert split_exports(8.0, 2.0, anchor_room=6.0, sme_room=10.0) == (6.0, 4.0)
     assert split_exports(2.0, 8.0, anchor_room=10.0, sme_room=6.0) == (4.0, 6.0)
     assert split_exports(5.0, 5.0, anchor_room=6.0, sme_room=6.0) == (5.0, 5.0)  # unchanged
+    # Deliveries of the order book above the anchors' share (a target below zero) made
+    # negative exports; the SMEs' exports now make room for them.
+    assert split_exports(-1.0, 5.0, anchor_room=6.0, sme_room=6.0) == (0.0, 4.0)
 
 
 def test_an_allocation_that_fills_every_cap_exactly_has_no_nan():

@@ -35,7 +35,8 @@ def result(tmp_path_factory) -> Path:
     scenario.write_text(SCENARIO, encoding="utf-8")
     code, out, err = cli("run", str(scenario), "--out", str(root / "out"), "--workers", "1")
     assert code == 0, err
-    return Path(out.strip())
+    (line,) = [x for x in out.splitlines() if x.startswith("Results: ")]
+    return Path(line.removeprefix("Results: "))
 
 
 @pytest.fixture

@@ -2,10 +2,9 @@
 common random numbers, then posterior draws (a quasi-posterior of the MSM objective, or ABC-SMC).
 
 What is fitted: the parameters of kind `calibrated` in `calibration/parameters.yaml` (but those
-`targets.yaml` lists under `not_fitted`, with the reason: `demand_shock_sd`) and the three
-fitted drivers of the hindcast (`calibration/history_drivers.yaml`: demand growth at home and
-abroad, growth of output per worker, 2020-2024). Every other parameter is drawn from its prior in
-every replicate, as in forecast runs, so the fit is marginal over them.
+`targets.yaml` lists under `not_fitted`, with the reason). The hindcast runs through the realised
+national drivers (`calibration/drivers.yaml`) and the defence contracts; every other parameter is
+drawn from its prior in every replicate, as in forecast runs, so the fit is marginal over them.
 
 Against what: the moments of `calibration/targets.yaml` (`load_targets`): the 2020-2024 annual
 production, exports, employment and firm counts of the complex, and the smart-factory effects
@@ -36,9 +35,9 @@ How, in three steps (`calibrate`):
    estimate does, and keeps the process noise where it belongs, in the simulations. Weighted
    draws are written to `posterior_draws.csv`; runs draw from them.
 4. Level. The objective averages a handful of replicates, whose shocks leave the fitted 2024
-   level about 1.3% from its expectation; one common shift of the hindcast-only domestic demand
-   growth puts the posterior-predictive median of 2024 production within the required 1%
-   (`recentre_level`). Forecast runs never use that driver.
+   level about 1.3% from its expectation; one common shift of the complex's own demand trend
+   (which forecasts use as well) puts the posterior-predictive median of 2024 production within
+   the required bound (`recentre_level`).
 
 All randomness comes from the settings' seed: the CRN replicates use seed S, ABC simulations seed
 S + 1 (replicate numbers counted up), predictive runs seed S + 2, and the proposals a generator of

@@ -76,18 +76,30 @@ def fmt(value: float, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+#: Effects measured in persons, not as a relative change (the matched employment effect).
+PERSONS_EFFECTS = ("smart_factory:employment",)
+
+
 def show_level(key: str, value: float) -> str:
     """A moment's value in the units an analyst quotes."""
     group = key.split(":")[0]
     if group in LEVEL_UNITS:
         divisor, _ = LEVEL_UNITS[group]
         return f"{value / divisor:,.4g}" if divisor != 1.0 else f"{value:,.0f}"
+    if key in PERSONS_EFFECTS:
+        return f"{value:+.2f}"
     return f"{100 * value:+.1f}%"
 
 
 def unit_of(key: str) -> str:
     group = key.split(":")[0]
-    return LEVEL_UNITS[group][1] if group in LEVEL_UNITS else "effect, %"
+    if group in LEVEL_UNITS:
+        return LEVEL_UNITS[group][1]
+    if key in PERSONS_EFFECTS:
+        return "effect, persons per adopter"
+    if group == "volatility":
+        return "sd of y/y growth, %"
+    return "effect, %"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
