@@ -381,8 +381,6 @@ def posterior_method(fit: Fit) -> str:
     s = fit.settings
     if fit.posterior.method == "quasi":
         scale = fit.posterior.generations[0].epsilon
-        # `sim.calibration` below (and in `readme`) names the calibration package,
-        # sim/analysis/calibration/; the wording is that of the committed fit report.
         return (
             "3. **Posterior**: the Laplace-type quasi-posterior of the same objective "
             "(Chernozhukov and Hong 2003), prior x exp(-J / 2k): the tolerances act as the "
@@ -394,7 +392,7 @@ def posterior_method(fit: Fit) -> str:
             "random numbers, weighted by target over proposal density. Parameters not fitted "
             "are drawn from their priors in every simulation, as in forecast runs. (ABC-SMC, the "
             "alternative `posterior='abc'`, weighs the 2024 level only as much as a single "
-            "replicate's noise of about 4% allows; see `sim.calibration`.)"
+            "replicate's noise of about 4% allows; see `sim.analysis.calibration.fit`.)"
         )
     return (
         f"3. **Posterior**: ABC-SMC with {s.particles} particles: each proposal is simulated once "
@@ -425,9 +423,11 @@ def readme(fit: Fit, summary: dict, figures: list[str]) -> str:
         "",
         f"The model is run over {format_month(int(fit.months[0]))}.."
         f"{format_month(int(fit.months[-1]))} from a population synthesised to the 2020 KICOX "
-        "totals and driven by the historical drivers of `calibration/history_drivers.yaml` (the "
-        "won, producer prices, no tariff, Poland defence deliveries, smart-factory support, the "
-        "2020 demand shock). Each target's miss is standardized by its tolerance "
+        "totals and driven by the realised national drivers of `calibration/drivers.yaml` "
+        "(demand at home and by export partner, producer prices, the won), the defence order "
+        "book of `calibration/defence_contracts.yaml` with the deliveries customs recorded, and "
+        "`calibration/history_drivers.yaml` (smart-factory support, the 2020 demand shock; no "
+        "tariff). Each target's miss is standardized by its tolerance "
         "(`calibration/targets.yaml`).",
         "",
         f"1. **Global search**: {s.sobol_points} scrambled Sobol' points over the prior box, each "
