@@ -41,12 +41,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Simulation cost of one firm for one month, seconds (array model, this machine).
-SECONDS_PER_FIRM_MONTH = 250e-9
+#: Simulation cost of one firm for one month in a worker, seconds (model version 2, this 2-core
+#: machine: `benchmarks/one_replicate.py` measured 850-920 ns a step with synthesis; a whole run
+#: of `benchmarks/run_and_check.py`, drivers and chunks included, about 1.3 us).
+SECONDS_PER_FIRM_MONTH = 1.3e-6
 #: Parameter draw, population synthesis and network of one replicate, seconds.
-SETUP_SECONDS_PER_REPLICATE = 0.010
+SETUP_SECONDS_PER_REPLICATE = 0.020
 #: Imports, result files and figures, seconds; plus starting local worker processes.
-FIXED_SECONDS = 3.0
+FIXED_SECONDS = 10.0
 WORKER_START_SECONDS = 1.5
 #: Resident memory of the main process and of one worker process, bytes.
 MAIN_PROCESS_BYTES = 250_000_000
