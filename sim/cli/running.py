@@ -118,8 +118,7 @@ def guard(
 ) -> None:
     """Refuse a run estimated above --max-minutes or --max-memory-gb (or the free disk space)
     unless --yes; see `sim.ensemble.guards`. The estimate counts the period's months, the growth
-    of the firms over them (`net_entry_rate`) and, with
-    --resume, the chunks already saved."""
+    of the firms over them (`net_entry_rate`) and, with --resume, the chunks already saved."""
     from sim.ensemble.execution import chunks
 
     estimates = []
