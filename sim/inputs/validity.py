@@ -273,10 +273,10 @@ RULES: tuple[Rule, ...] = (
         high=1.0,
     ),
     Rule(
-        "the spread of partner demand (stationary sd of its log shock)",
+        "the spread of the complex-wide demand shock (stationary sd of its log)",
         ("complex_shock_sd", "complex_shock_persistence"),
         lambda v: _stationary_sd(v["complex_shock_sd"], v["complex_shock_persistence"]),
-        "partner demand would swing by factors of e and more",
+        "the whole complex's demand would swing by factors of e and more",
         high=1.0,
     ),
     Rule(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_output import printed_folder
 from local_cluster import local_cluster
 
 import sim.ensemble.execution
@@ -435,7 +436,7 @@ def test_a_relative_out_is_under_the_current_folder_and_nothing_is_written_elsew
     before = tree(tmp_path)
     code, out, err = cli(*run_argv(local, "rel/results"))
     assert code == 0, err
-    (printed,) = [Path(x.removeprefix("Results: ")) for x in out.splitlines() if "Results: " in x]
+    printed = printed_folder(out)
     assert not printed.is_absolute() and printed.parts[:3] == ("rel", "results", "faults")
     assert (cwd / printed / "annual.csv").is_file()
     added = tree(tmp_path) - before

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_output import printed_folder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -320,8 +321,7 @@ def test_yes_runs_what_the_limit_refuses(scenario, tmp_path):
     assert code == 2 and "would take" in err and not (tmp_path / "refused").exists()
     code, stdout, err = cli(*argv, "--yes", "--out", str(tmp_path / "confirmed"))
     assert code == 0, err
-    (printed,) = [line for line in stdout.splitlines() if line.startswith("Results: ")]
-    assert Path(printed.removeprefix("Results: ")).is_dir()
+    assert printed_folder(stdout).is_dir()
 
 
 def test_a_run_over_the_memory_limit_is_refused(scenario, tmp_path, no_simulation):
@@ -459,10 +459,4 @@ def test_a_resumed_run_needs_disk_only_for_what_is_left(scenario, tmp_path, monk
     assert code == 2 and "free under --out" in err
     code, printed, err = cli(*argv, "--out", str(out), "--resume")
     assert code == 0, err
-    assert (results_folder(printed) / "annual.csv").is_file()
-
-
-def results_folder(stdout: str) -> Path:
-    """The folder `run` printed after "Results: "."""
-    (line,) = [x for x in stdout.splitlines() if x.startswith("Results: ")]
-    return Path(line.removeprefix("Results: "))
+    assert (printed_folder(printed) / "annual.csv").is_file()

@@ -17,6 +17,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from cli_output import printed_folder
 
 from sim.cli.main import main
 from sim.ensemble.execution import ChunkStore
@@ -139,12 +140,6 @@ def test_two_identical_runs_into_one_out_do_not_corrupt_each_other(tmp_path):
             first.kill()
             first.wait()
     assert first.returncode == 0, err
-    folder = results_folder(printed)
+    folder = printed_folder(printed)
     assert all((folder / name).is_file() for name in RESULT_FILES)
     assert not (out / "locked" / ".jobs").exists()  # no stale chunk to block the next run
-
-
-def results_folder(stdout: str) -> Path:
-    """The folder `run` printed after "Results: "."""
-    (line,) = [x for x in stdout.splitlines() if x.startswith("Results: ")]
-    return Path(line.removeprefix("Results: "))
