@@ -1,5 +1,5 @@
-"""`changwon-sim brief RESULTS [--lang ko|en] [--baseline RESULTS] [--format md|html|docx|pdf ...]
-[--title TEXT] [--year YEAR ...]`.
+"""`changwon-sim brief RESULTS [--lang ko|en] [--baseline RESULTS]
+[--format md|html|docx|hwpx|pdf ...] [--title TEXT] [--year YEAR ...]`.
 
 Like the other commands it only parses and calls the library (`sim.report.brief.write.write_brief`);
 bad input becomes `sim.cli.common.InputError` (exit 2, one line), and the written files are
@@ -52,8 +52,8 @@ def add_brief_command(subparsers) -> argparse.ArgumentParser:
         action="append",
         choices=FORMAT_CHOICES,
         metavar="FORMAT",
-        help="md, html, docx (Word) or pdf; repeat for several (default: md and html), "
-        "e.g. --format docx --format pdf",
+        help="md, html, docx (Word), hwpx (Hangul) or pdf; repeat for several (default: md and "
+        "html), e.g. --format docx --format hwpx",
     )
     brief.add_argument(
         "--title",
@@ -73,7 +73,7 @@ def add_brief_command(subparsers) -> argparse.ArgumentParser:
     return brief
 
 
-FORMAT_CHOICES = ("md", "html", "docx", "pdf")
+FORMAT_CHOICES = ("md", "html", "docx", "hwpx", "pdf")
 
 
 def command_brief(args: argparse.Namespace) -> int:

@@ -44,7 +44,8 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         help="rank the scenario's uncertain inputs by how much they drive chosen outputs",
         description=(
             "Global sensitivity analysis of a scenario: its `uncertain` inputs are the factors, "
-            "plus a dummy factor whose index is the noise floor. Writes "
+            "with the national drivers it leaves open as one grouped factor (a draw of the "
+            "driver model), plus a dummy factor whose index is the noise floor. Writes "
             "OUT/<name>/sensitivity-<run-id>/ with indices.csv, figures and manifest.json. "
             "Example: changwon-sim sensitivity scenarios/us_tariff_15.yaml --baseline "
             "scenarios/baseline.yaml --samples 16"
@@ -67,8 +68,9 @@ def add_sensitivity_command(subparsers) -> argparse.ArgumentParser:
         "--factors",
         choices=FACTOR_CHOICES,
         default="scenario",
-        help="scenario: the scenario's `uncertain` inputs (default); all: also every model "
-        "parameter over its range, the calibration posterior as one factor, e.g. --factors all",
+        help="scenario: the scenario's `uncertain` inputs and the drivers (default); all: also "
+        "every model parameter over its range, the calibration posterior as one factor, "
+        "e.g. --factors all",
     )
     parser.add_argument(
         "--method",
@@ -215,6 +217,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     from sim.analysis.sensitivity.results import write_sensitivity_results
     from sim.analysis.sensitivity.run import run_sensitivity
     from sim.ensemble.execution import default_workers, make_executor
+    from sim.model.macro_paths import draws_drivers
 
     method = args.method
     samples = args.samples or DEFAULT_SAMPLES[method]
@@ -229,10 +232,14 @@ def command_sensitivity(args: argparse.Namespace) -> int:
                 f"{baseline.period.end} but {scenario.name} covers {scenario.period.start}.."
                 f"{scenario.period.end}; a paired effect needs the same period"
             )
+        # The drivers are a factor if either scenario leaves any to the driver model.
+        drivers = draws_drivers(scenario.macro) or (
+            baseline is not None and draws_drivers(baseline.macro)
+        )
         if args.factors == "all":
-            factors = all_factors(scenario, extra)
+            factors = all_factors(scenario, extra, drivers)
         else:
-            factors = scenario_factors(scenario, extra)
+            factors = scenario_factors(scenario, extra, drivers)
         outputs = resolve_outputs(scenario, args.output)
     except SensitivityError as error:
         raise InputError(str(error)) from None

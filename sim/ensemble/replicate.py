@@ -155,10 +155,14 @@ def build_model(
     replicate: int,
     firms: int | None = None,
     fixed_drivers: bool = False,
+    driver_draw: int | None = None,
 ) -> ChangwonModel:
     """The model of one forecast replicate, ready to step (`firms` scales the population, for
     tests): a 2024 population, the order book known at the start of 2025, the national drivers
-    from their estimated model, and the complex's momentum of the second half of 2024."""
+    from their estimated model, and the complex's momentum of the second half of 2024.
+
+    The drivers are the replicate's own draw, or with `driver_draw` that of another replicate
+    number (sensitivity analysis makes the drivers one factor this way)."""
     anchor_ids = _anchor_ids()
     book = book_deliveries(load_order_book(), anchor_ids, params.defence_in_complex_share)
     history = driver_model().history
@@ -173,7 +177,8 @@ def build_model(
     population = synthesise(
         params, stream(seed, replicate, STREAM_POPULATION), firms, defence=defence
     )
-    macro, drivers = forecast_macro(scenario, seed, replicate, fixed_drivers)
+    drivers_of = replicate if driver_draw is None else driver_draw
+    macro, drivers = forecast_macro(scenario, seed, drivers_of, fixed_drivers)
     environment = build_environment(
         scenario,
         params,

@@ -138,6 +138,19 @@ def scenario_pins(macro, model: DriverModel, params: DriverParameters, normals: 
     return outlooks, fixed
 
 
+def draws_drivers(macro) -> bool:
+    """Whether a scenario's `macro` section leaves any driver to the driver model (an outlook
+    still draws: its spread comes from the driver's own innovation)."""
+    if macro is None:
+        return True
+    pinned = [
+        macro.producer_price_growth,
+        macro.krw_per_usd,
+        *(macro.demand_growth.get(p) for p in PARTNERS),
+    ]
+    return any(value is None or is_outlook(value) for value in pinned)
+
+
 def is_outlook(value) -> bool:
     return hasattr(value, "mean") and hasattr(value, "sd")
 

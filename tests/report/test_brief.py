@@ -409,6 +409,30 @@ def test_word_brief_has_the_korean_title_tables_and_figures(runs):
     assert fonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia")
 
 
+def test_hangul_brief_is_a_valid_package_with_the_korean_title_tables_and_figures(runs):
+    import docx
+    from hwpx import HwpxDocument, validate_package
+
+    folder = runs["tariff"]
+    argv = ["brief", str(folder), "--lang", "ko", "--baseline", str(runs["base"])]
+    assert cli_main([*argv, "--format", "hwpx", "--format", "docx"]) == 0
+    path = folder / "brief.ko.hwpx"
+    report = validate_package(path)
+    assert not [issue for issue in report.issues if issue.level != "warning"], report.issues
+    hangul = HwpxDocument.open(path)
+    text = hangul.text.plain()
+    assert text.startswith("정책 브리프: 미국 관세 25% 시나리오")
+    assert "요약" in text and "과거 예측의 적중 기록" in text
+    assert "**" not in text and "`" not in text  # markup became runs of a style
+    assert len(hangul.tables) >= 2
+    assert len(hangul.media.images) >= 6  # fan and difference charts
+    word = docx.Document(str(folder / "brief.ko.docx"))
+    first = word.tables[0]
+    for i in (0, 1):  # the same table as in Word: the header and the first year's figures
+        cells = [hangul.tables[0].cell(i, j).text for j in range(len(first.columns))]
+        assert cells == [c.text for c in first.rows[i].cells]
+
+
 def test_a_brief_title_can_be_given(runs):
     folder = runs["tariff"]
     assert (

@@ -26,6 +26,12 @@ DUMMY = "dummy"
 #: The grouped factor of `--factors all`: one uniform number picks a draw of the calibration
 #: posterior by weight, so the fitted parameters move together as the fit says they do.
 POSTERIOR = "posterior"
+#: The grouped factor of the national drivers: one uniform number picks one draw of the driver
+#: model (its parameters and yearly innovations), so demand, prices and the won move together as
+#: estimated. Left in the noise, they would drown a question about an effect: a tariff costs more
+#: where US demand grows faster.
+DRIVERS = "drivers"
+GROUPED = (POSTERIOR, DRIVERS)
 FACTOR_SETS: tuple[str, ...] = ("scenario", "all")
 MORRIS_LEVELS = 4
 #: Seed blocks the dummy chooses from; many, so that two different dummy values practically
@@ -64,8 +70,8 @@ class Factor:
 
         if self.name == DUMMY:
             return "dummy"
-        if self.name == POSTERIOR:
-            return "posterior"
+        if self.name in GROUPED:
+            return self.name
         return "parameter" if self.name in PARAMETER_NAMES else "scenario path"
 
     def describe(self) -> dict[str, Any]:
@@ -79,6 +85,13 @@ class Factor:
                 "kind": self.kind,
                 "role": "a uniform number picks one weighted draw of the calibration posterior",
                 "parameters": list(posterior.names) if posterior is not None else [],
+            }
+        if self.name == DRIVERS:
+            return {
+                "name": self.name,
+                "kind": self.kind,
+                "role": "a uniform number picks one draw of the driver model: the paths of "
+                "demand by partner, producer prices and the won that the scenario leaves open",
             }
         if self.distribution is None:
             return {
@@ -95,9 +108,12 @@ class Factor:
         }
 
 
-def scenario_factors(scenario, extra: Sequence[tuple[str, Any]] = ()) -> list[Factor]:
+def scenario_factors(
+    scenario, extra: Sequence[tuple[str, Any]] = (), drivers: bool | None = None
+) -> list[Factor]:
     """The scenario's `uncertain` inputs, in file order (then `extra` ones, a baseline's own),
-    then the dummy factor."""
+    the drivers as one factor (`DRIVERS`) if the scenario leaves any to the driver model (or as
+    `drivers` says: a baseline may draw what the scenario pins), then the dummy factor."""
     factors = [Factor(name, dist) for name, dist in scenario.uncertain.items()]
     factors += [Factor(name, dist) for name, dist in extra if name not in scenario.uncertain]
     if not factors:
@@ -105,15 +121,32 @@ def scenario_factors(scenario, extra: Sequence[tuple[str, Any]] = ()) -> list[Fa
             f"scenario {scenario.name!r} has no `uncertain` inputs: nothing to analyse "
             "(list the inputs to study under `uncertain:`)"
         )
-    if any(f.name == DUMMY for f in factors):
-        raise SensitivityError(f"an uncertain input may not be called {DUMMY!r}")
-    return [*factors, Factor(DUMMY)]
+    _check_names(factors)
+    return [*factors, *_drivers_factor(scenario, drivers), Factor(DUMMY)]
 
 
-def all_factors(scenario, extra: Sequence[tuple[str, Any]] = ()) -> list[Factor]:
+def _check_names(factors: Sequence[Factor]) -> None:
+    reserved = (DUMMY, *GROUPED)
+    if any(f.name in reserved for f in factors):
+        names = ", ".join(repr(name) for name in reserved)
+        raise SensitivityError(f"an uncertain input may not be called {names}")
+
+
+def _drivers_factor(scenario, drivers: bool | None) -> list[Factor]:
+    from sim.model.macro_paths import draws_drivers
+
+    if drivers is None:
+        drivers = draws_drivers(scenario.macro)
+    return [Factor(DRIVERS)] if drivers else []
+
+
+def all_factors(
+    scenario, extra: Sequence[tuple[str, Any]] = (), drivers: bool | None = None
+) -> list[Factor]:
     """`--factors all`: the scenario's `uncertain` inputs, then every other model parameter over
     its registry range (the triangular prior runs draw from), the parameters the calibration
-    posterior draws as one factor (`POSTERIOR`), and the dummy.
+    posterior draws as one factor (`POSTERIOR`), the drivers (as in `scenario_factors`), and the
+    dummy.
 
     Parameters the scenario fixes (`parameters:`) are not factors; nor are those with an empty
     range. `extra` names more `uncertain` inputs to include (a baseline's own).
@@ -123,8 +156,7 @@ def all_factors(scenario, extra: Sequence[tuple[str, Any]] = ()) -> list[Factor]
 
     factors = [Factor(name, dist) for name, dist in scenario.uncertain.items()]
     factors += [Factor(name, dist) for name, dist in extra if name not in scenario.uncertain]
-    if any(f.name in (DUMMY, POSTERIOR) for f in factors):
-        raise SensitivityError(f"an uncertain input may not be called {DUMMY!r} or {POSTERIOR!r}")
+    _check_names(factors)
     taken = {f.name for f in factors} | set(scenario.parameters)
     posterior = load_posterior()
     grouped = set(posterior.names) if posterior is not None else set()
@@ -137,7 +169,7 @@ def all_factors(scenario, extra: Sequence[tuple[str, Any]] = ()) -> list[Factor]
         factors.append(Factor(name, prior))
     if grouped - taken:
         factors.append(Factor(POSTERIOR))
-    return [*factors, Factor(DUMMY)]
+    return [*factors, *_drivers_factor(scenario, drivers), Factor(DUMMY)]
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from sim.analysis.sensitivity.design import (
+    DRIVERS,
     DUMMY,
+    GROUPED,
     NOISE_BLOCKS,
     POSTERIOR,
     Output,
@@ -47,6 +49,14 @@ def point_replicates(values: Mapping[str, float], replicates_per_point: int) -> 
     return range(start, start + replicates_per_point)
 
 
+def point_driver_draw(values: Mapping[str, float]) -> int | None:
+    """The driver draw the `DRIVERS` factor picks for every replicate of a point (None when the
+    drivers are not a factor: each replicate draws its own)."""
+    if DRIVERS not in values:
+        return None
+    return min(int(float(values[DRIVERS]) * NOISE_BLOCKS), NOISE_BLOCKS - 1)
+
+
 def point_inputs(
     scenario,
     seed: int,
@@ -61,7 +71,8 @@ def point_inputs(
     `fixed_parameters`),
     then the posterior draw the `POSTERIOR` factor picks (if it is a factor), then the
     scenario's point overrides, then the design point's values (parameter names via
-    `Parameters.replace`, dotted paths via `apply_values`). The dummy sets nothing.
+    `Parameters.replace`, dotted paths via `apply_values`). The dummy and the drivers factor set
+    nothing here (see `point_replicates` and `point_driver_draw`).
     """
     from sim.ensemble.replicate import input_uniform
     from sim.inputs.parameters import (
@@ -83,7 +94,7 @@ def point_inputs(
     params = params.replace(**scenario.parameters)
     params = params.replace(**{k: v for k, v in values.items() if k in PARAMETER_NAMES})
     paths = {
-        k: v for k, v in values.items() if k not in PARAMETER_NAMES and k not in (DUMMY, POSTERIOR)
+        k: v for k, v in values.items() if k not in PARAMETER_NAMES and k not in (DUMMY, *GROUPED)
     }
     if paths:
         scenario = apply_values(scenario, paths)
@@ -104,7 +115,9 @@ def simulate_point(
     from sim.ensemble.replicate import build_model, check_finite
 
     scenario_p, params = point_inputs(scenario, seed, replicate, values, fixed_parameters)
-    model = build_model(scenario_p, params, seed, replicate, firms)
+    model = build_model(
+        scenario_p, params, seed, replicate, firms, driver_draw=point_driver_draw(values)
+    )
     months = model.env.months
     for k in range(len(months)):
         model.step()
@@ -137,7 +150,7 @@ def paired_point(
     """
 
     def own(names: frozenset[str]) -> dict[str, float]:
-        return {k: v for k, v in values.items() if k in names or k in (DUMMY, POSTERIOR)}
+        return {k: v for k, v in values.items() if k in names or k in (DUMMY, *GROUPED)}
 
     alternative = simulate_point(
         scenario, seed, replicate, own(scenario_inputs), outputs, firms, fixed_parameters
@@ -159,7 +172,7 @@ def inputs_of(scenario, names: Sequence[str]) -> frozenset[str]:
     for name in names:
         if name in PARAMETER_NAMES:
             found.add(name)
-        elif name not in (DUMMY, POSTERIOR):
+        elif name not in (DUMMY, *GROUPED):
             try:
                 value = _current_value(scenario, name)
             except (KeyError, IndexError, TypeError, ValueError):

@@ -1,10 +1,11 @@
 """A brief as a document of a few kinds of blocks (headings, paragraphs, bullets, tables, figures),
-which both renderers read, and the inline markup their text uses.
+which every renderer reads, and the inline markup their text uses.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # ---------------------------------------------------------------------------------------------
@@ -72,3 +73,42 @@ def md(value: object) -> str:
 def code(value: object) -> str:
     """An identifier or command as inline code (backticks inside are dropped)."""
     return f"`{str(value).replace('`', '')}`"
+
+
+#: The inline markup: a backslash escape, **bold**, `code` or *italic* (groups in that order).
+INLINE = re.compile(r"\\([\\`*|<\[\]_])|\*\*(.+?)\*\*|`([^`]*)`|\*([^*]+)\*")
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A run of inline text in one style."""
+
+    text: str
+    bold: bool = False
+    italic: bool = False
+    code: bool = False
+
+
+def pieces(text: str) -> Iterator[Piece]:
+    """Inline text as runs of one style each (markup removed), for the word processors."""
+    pos = 0
+    for match in INLINE.finditer(text):
+        if match.start() > pos:
+            yield Piece(text[pos : match.start()])
+        escaped, strong, code_text, italic = match.groups()
+        if escaped is not None:
+            yield Piece(escaped)
+        elif strong is not None:
+            yield Piece(plain(strong), bold=True)
+        elif code_text is not None:
+            yield Piece(code_text, code=True)
+        else:
+            yield Piece(plain(italic), italic=True)
+        pos = match.end()
+    if pos < len(text):
+        yield Piece(text[pos:])
+
+
+def plain(text: str) -> str:
+    """Inline markup removed: what a heading or a document title shows."""
+    return INLINE.sub(lambda m: next(g for g in m.groups() if g is not None), text)

@@ -9,7 +9,15 @@ import html
 import re
 from collections.abc import Mapping
 
-from sim.report.brief.document import Bullets, Document, Figure, Heading, Paragraph, Table
+from sim.report.brief.document import (
+    INLINE,
+    Bullets,
+    Document,
+    Figure,
+    Heading,
+    Paragraph,
+    Table,
+)
 
 # ---------------------------------------------------------------------------------------------
 # rendering
@@ -45,14 +53,11 @@ def render_markdown(doc: Document, figure_paths: Mapping[str, str] | None = None
     return "\n".join(out).rstrip() + "\n"
 
 
-_INLINE = re.compile(r"\\([\\`*|<\[\]_])|\*\*(.+?)\*\*|`([^`]*)`|\*([^*]+)\*")
-
-
 def inline_html(source: str) -> str:
     """Our inline markup to HTML: backslash escapes, **bold**, *italic*, `code`; rest escaped."""
     parts: list[str] = []
     pos = 0
-    for match in _INLINE.finditer(source):
+    for match in INLINE.finditer(source):
         parts.append(html.escape(source[pos : match.start()], quote=False))
         escaped, bold, code_text, italic = match.groups()
         if escaped is not None:

@@ -6,13 +6,20 @@ bold, italic and code, bullet lists, tables and figures with captions, in a font
 from __future__ import annotations
 
 import io
-import re
 
-from sim.report.brief.document import Bullets, Document, Figure, Heading, Paragraph, Table
+from sim.report.brief.document import (
+    Bullets,
+    Document,
+    Figure,
+    Heading,
+    Paragraph,
+    Table,
+    pieces,
+    plain,
+)
 
 KOREAN_FONT = "Malgun Gothic"
 LATIN_FONT = "Calibri"
-_INLINE = re.compile(r"\\([\\`*|<\[\]_])|\*\*(.+?)\*\*|`([^`]*)`|\*([^*]+)\*")
 
 
 def render_docx(doc: Document) -> bytes:
@@ -26,12 +33,12 @@ def render_docx(doc: Document) -> bytes:
     _set_fonts(word)
     section = word.sections[0]
     section.left_margin = section.right_margin = Inches(0.8)
-    word.core_properties.title = _plain(doc.title)
+    word.core_properties.title = plain(doc.title)
     word.core_properties.language = doc.lang
-    word.add_heading(_plain(doc.title), level=0)
+    word.add_heading(plain(doc.title), level=0)
     for k, block in enumerate(doc.blocks):
         if isinstance(block, Heading):
-            word.add_heading(_plain(block.text), level=min(block.level, 4))
+            word.add_heading(plain(block.text), level=min(block.level, 4))
         elif isinstance(block, Paragraph):
             paragraph = word.add_paragraph()
             _add_inline(paragraph, block.text)
@@ -79,37 +86,15 @@ def _set_fonts(word) -> None:
         fonts.set(qn("w:eastAsia"), KOREAN_FONT)
 
 
-def _plain(text: str) -> str:
-    """Inline markup removed: what a heading or the document title shows."""
-    return _INLINE.sub(lambda m: next(g for g in m.groups() if g is not None), text)
-
-
 def _add_inline(paragraph, text: str, *, bold: bool = False, size: float | None = None) -> None:
     """Add `text` (our inline markup: **bold**, *italic*, `code`, backslash escapes) as runs."""
     from docx.shared import Pt
 
-    def add(piece: str, **style) -> None:
-        if not piece:
-            return
-        run = paragraph.add_run(piece)
-        run.bold = bold or style.get("bold", False) or None
-        run.italic = style.get("italic") or None
-        if style.get("code"):
+    for piece in pieces(text):
+        run = paragraph.add_run(piece.text)
+        run.bold = bold or piece.bold or None
+        run.italic = piece.italic or None
+        if piece.code:
             run.font.name = "Consolas"
         if size is not None:
             run.font.size = Pt(size)
-
-    pos = 0
-    for match in _INLINE.finditer(text):
-        add(text[pos : match.start()])
-        escaped, strong, code_text, italic = match.groups()
-        if escaped is not None:
-            add(escaped)
-        elif strong is not None:
-            add(_plain(strong), bold=True)
-        elif code_text is not None:
-            add(code_text, code=True)
-        else:
-            add(_plain(italic), italic=True)
-        pos = match.end()
-    add(text[pos:])

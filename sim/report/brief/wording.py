@@ -114,6 +114,7 @@ FACTOR = {
         "export_price_elasticity": "수출 가격에 대한 해외 수요의 반응",
         "export_krw_invoiced_share": "원화 표시 수출 비중",
         "complex_demand_trend": "단지 수요의 추세",
+        "export_demand_loading": "국가 수출 변동에 대한 단지 수출 수요의 반응도",
         "complex_shock_sd": "단지 공통 수요 충격의 크기",
         "labour_productivity_growth": "노동생산성 추세",
         "ai_labour_saving": "AI 공장 도입 시 인력 절감",
@@ -132,6 +133,7 @@ FACTOR = {
         "us_export_share_steel": "철강 업종의 대미 수출 비중",
         "dummy": "가상 입력 (잡음 기준선)",
         "posterior": "보정된 매개변수 (사후분포 추출)",
+        "drivers": "국내외 수요·물가·환율의 경로 (동인 모형 추출)",
     },
     "en": {
         "macro.krw_per_usd": "the won/dollar exchange rate",
@@ -150,6 +152,7 @@ FACTOR = {
         "export_price_elasticity": "how foreign buyers respond to export prices",
         "export_krw_invoiced_share": "the share of exports invoiced in won",
         "complex_demand_trend": "the trend of the complex's demand",
+        "export_demand_loading": "how far the complex's export demand follows Korea's exports",
         "complex_shock_sd": "the size of complex-wide demand shocks",
         "labour_productivity_growth": "the trend of labour productivity",
         "ai_labour_saving": "the labour saved by AI-factory adoption",
@@ -168,6 +171,7 @@ FACTOR = {
         "us_export_share_steel": "the US share of steel exports",
         "dummy": "a dummy input (the noise floor)",
         "posterior": "the calibrated parameters (a draw of the posterior)",
+        "drivers": "the paths of demand, prices and the won (a draw of the driver model)",
     },
 }
 

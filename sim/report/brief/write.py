@@ -5,7 +5,7 @@
 
 * ``brief.<format>`` (English) or ``brief.ko.<format>`` (Korean), for each format asked: ``md``
   (Markdown, figures as files), ``html`` (one self-contained page), ``docx`` (Word),
-  ``pdf`` (the HTML page printed by headless Chromium);
+  ``hwpx`` (Hangul), ``pdf`` (the HTML page printed by headless Chromium);
 * ``figures/brief_<chart>.png`` (``.ko.png``): the figures, redrawn in the brief's language.
 
 A new brief replaces the previous one of the same language and format (briefs of other
@@ -26,7 +26,7 @@ from sim.report.brief.document import Document
 from sim.report.brief.folders import BriefError, load_run
 from sim.report.brief.render import render_html, render_markdown
 
-FORMATS: tuple[str, ...] = ("md", "html", "docx", "pdf")
+FORMATS: tuple[str, ...] = ("md", "html", "docx", "hwpx", "pdf")
 DEFAULT_FORMATS: tuple[str, ...] = ("md", "html")
 STEM = "brief"
 
@@ -63,6 +63,11 @@ def _renderers(doc: Document, relative: dict[str, str]) -> dict[str, Callable[[]
 
         return render_docx(doc)
 
+    def hwpx() -> bytes:
+        from sim.report.brief.hangul import render_hwpx
+
+        return render_hwpx(doc)
+
     def pdf() -> bytes:
         from sim.report.brief.pdf import PdfError, render_pdf
 
@@ -75,6 +80,7 @@ def _renderers(doc: Document, relative: dict[str, str]) -> dict[str, Callable[[]
         "md": lambda: render_markdown(doc, relative).encode("utf-8"),
         "html": lambda: render_html(doc).encode("utf-8"),
         "docx": docx,
+        "hwpx": hwpx,
         "pdf": pdf,
     }
 
