@@ -2,4 +2,4 @@
 Complex."""
 
 __version__ = "0.1.0"
-MODEL_VERSION = "2"  # bumped whenever the model's rules change what a seed produces
+MODEL_VERSION = "3"  # bumped whenever the model's rules change what a seed produces

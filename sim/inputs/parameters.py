@@ -75,6 +75,7 @@ class Parameters:
     export_price_adjust_months: float
     # demand
     complex_demand_trend: float
+    export_demand_loading: float
     complex_shock_sd: float
     complex_shock_persistence: float
     firm_shock_sd: float

@@ -109,7 +109,8 @@ def build_environment(
         months=months,
         price=macro.price,
         krw_per_usd=fx,
-        demand_index=macro.demand * (season * complex_trend(months, macro, params))[:, None],
+        demand_index=buyers_demand(macro.demand, params)
+        * (season * complex_trend(months, macro, params))[:, None],
         export_volume=volume,
         export_price=export_price,
         tariff_rate=rate,
@@ -131,6 +132,19 @@ def build_environment(
         defence_scale=defence_scale,
         macro_growth=macro.annual_growth,
     )
+
+
+def buyers_demand(demand: np.ndarray, params: Parameters) -> np.ndarray:
+    """The real demand of the complex's buyers, (months, partners), from the national drivers.
+
+    Domestic buyers follow GDP. Buyers abroad follow Korea's customs exports to them by a fitted
+    loading: the national series also carries goods the complex does not make, so the complex's
+    export demand moves by `export_demand_loading` times its log change. Levels average one in
+    the base year, so the loading scales their movements, not their base.
+    """
+    out = demand.copy()
+    out[:, 1:] = demand[:, 1:] ** params.export_demand_loading
+    return out
 
 
 def complex_trend(months: np.ndarray, macro: MacroPaths, params: Parameters) -> np.ndarray:

@@ -78,6 +78,7 @@ def test_free_parameters_are_the_calibrated_kind():
     names = [p.name for p in free_parameters()]
     assert names == [
         "complex_demand_trend",
+        "export_demand_loading",
         "complex_shock_sd",
         "cost_demand_elasticity",
         "labour_productivity_growth",

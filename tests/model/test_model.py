@@ -9,6 +9,7 @@ flows.
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import numpy as np
@@ -390,3 +391,38 @@ def test_a_won_15_percent_weaker_for_a_year_leaves_dollar_exports_and_raises_won
     )
     assert 0.97 <= exports <= 1.05, exports
     assert production > 1.02, production
+
+
+# --- the complex's export demand and Korea's exports -------------------------------------------
+
+US_BOOM = NO_TARIFF.replace("no-tariff", "us-boom") + textwrap.dedent(
+    """\
+    macro:
+      demand_growth: {US: 0.20}
+    """
+)
+US_FLAT = NO_TARIFF.replace("no-tariff", "us-flat") + "macro: {demand_growth: {US: 0.0}}\n"
+
+
+def test_buyers_abroad_follow_koreas_exports_by_the_loading_at_home_gdp():
+    from sim.model.environment import buyers_demand
+
+    demand = np.array([[1.0, 1.0, 1.0, 1.0, 1.0], [1.02, 1.21, 0.81, 1.1, 1.0]])
+    for loading in (0.5, 1.0):
+        out = buyers_demand(demand, central_parameters().replace(export_demand_loading=loading))
+        np.testing.assert_allclose(out[:, 0], demand[:, 0])  # domestic: GDP as it is
+        np.testing.assert_allclose(np.log(out[:, 1:]), loading * np.log(demand[:, 1:]))
+
+
+@pytest.mark.parametrize("loading", [0.5, 1.0])
+def test_us_demand_20_percent_higher_raises_us_exports_by_the_loading(tmp_path_factory, loading):
+    """Korea's exports to the US 20% higher in 2025 (pinned growth 20% against none) raise the
+    complex's US-bound exports of 2025 by 1.2^loading (the old one-for-one response is
+    loading 1)."""
+    params = central_parameters().replace(
+        entry_rate=0.0, exit_rate=0.0, exit_debt_months=1e6, export_demand_loading=loading
+    )
+    ratio = paired_ratio(tmp_path_factory, US_BOOM, US_FLAT, "exports_usd_US", 2025, params)
+    expected = 1.2**loading
+    # measured: 1.0961 against 1.0954 at 0.5, 1.2021 against 1.2 at 1.0
+    assert abs(math.log(ratio) - math.log(expected)) < 0.1 * math.log(expected), (ratio, expected)
