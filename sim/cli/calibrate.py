@@ -39,7 +39,7 @@ def add_calibrate_command(subparsers) -> argparse.ArgumentParser:
         "--preset",
         choices=PRESET_CHOICES,
         default="full",
-        help="full: the committed fit (about 5 minutes on 2 quiet cores); quick: a smoke test "
+        help="full: the committed fit (about 35 minutes on one core); quick: a smoke test "
         "on a reduced population in seconds, not a fit to use; e.g. --preset quick",
     )
     calibrate.add_argument(

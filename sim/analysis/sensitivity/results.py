@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.sensitivity.design import DUMMY, NOISE_BLOCKS, Output, design_values
+from sim.analysis.sensitivity.design import DRIVERS, DUMMY, NOISE_BLOCKS, Output, design_values
 from sim.analysis.sensitivity.evaluate import point_replicates
 from sim.analysis.sensitivity.indices import BOOTSTRAP_RESAMPLES, CONF_LEVEL, convergence_samples
 from sim.analysis.sensitivity.run import SensitivityResult, partial_folder
@@ -56,7 +56,9 @@ def sensitivity_manifest(result: SensitivityResult, scenario=None) -> dict[str, 
         "seeding": (
             "replicate r of a point uses numpy SeedSequence(seed, spawn_key=(r,)); a point runs "
             f"replicates b*R..b*R+R-1 with block b = floor(dummy * {NOISE_BLOCKS}), so points "
-            "with the same dummy value share their random numbers (common random numbers)"
+            "with the same dummy value share their random numbers (common random numbers); "
+            f"with the '{DRIVERS}' factor, every replicate of a point takes the national drivers "
+            f"of replicate floor(drivers * {NOISE_BLOCKS})"
         ),
         "factors": [f.describe() for f in result.factors],
         "dummy": (
