@@ -116,7 +116,9 @@ def FanCharts(model: EnsembleModel):
     drawn = [model, model.generation, snapshot.done, lang]
     figure = solara.use_memo(lambda: fan_figure(snapshot, lang), dependencies=drawn)
     with solara.Card("생산·수출·고용 · Production, exports and jobs"):
-        solara.FigureMatplotlib(figure, format="png", dependencies=drawn)
+        solara.Text(snapshot.title, classes=["explore-setting"])
+        with solara.Column(classes=["explore-fan"]):
+            solara.FigureMatplotlib(figure, format="png", dependencies=drawn)
         with solara.Column(classes=["explore-effects"]):
             for line in effect_lines(snapshot, lang):
                 solara.Text(line)
