@@ -43,14 +43,7 @@ def PolicyPanel(model: EnsembleModel):
 
     with solara.Card("정책 입력 · Policy inputs"):
         with solara.Column(classes=["explore-tariff-rate"]):
-            solara.SliderFloat(
-                label("tariff_rate"),
-                value=inputs.tariff_rate,
-                min=RANGES["tariff_rate"][0],
-                max=RANGES["tariff_rate"][1],
-                step=RANGES["tariff_rate"][2],
-                on_value=lambda v: change(tariff_rate=round(v, 4)),
-            )
+            _slider("tariff_rate", inputs, change)
         solara.Select(
             label("tariff_start"),
             values=months,
@@ -58,30 +51,8 @@ def PolicyPanel(model: EnsembleModel):
             on_value=lambda v: change(tariff_start=v),
             classes=["explore-tariff-start"],
         )
-        solara.SliderInt(
-            label("ai_firms_per_year"),
-            value=int(inputs.ai_firms_per_year),
-            min=int(RANGES["ai_firms_per_year"][0]),
-            max=int(RANGES["ai_firms_per_year"][1]),
-            step=int(RANGES["ai_firms_per_year"][2]),
-            on_value=lambda v: change(ai_firms_per_year=int(v)),
-        )
-        solara.SliderFloat(
-            label("ai_subsidy_share"),
-            value=inputs.ai_subsidy_share,
-            min=RANGES["ai_subsidy_share"][0],
-            max=RANGES["ai_subsidy_share"][1],
-            step=RANGES["ai_subsidy_share"][2],
-            on_value=lambda v: change(ai_subsidy_share=round(v, 4)),
-        )
-        solara.SliderFloat(
-            label("contract_bn_usd"),
-            value=inputs.contract_bn_usd,
-            min=RANGES["contract_bn_usd"][0],
-            max=RANGES["contract_bn_usd"][1],
-            step=RANGES["contract_bn_usd"][2],
-            on_value=lambda v: change(contract_bn_usd=round(v, 4)),
-        )
+        for name in ("ai_firms_per_year", "ai_subsidy_share", "contract_bn_usd"):
+            _slider(name, inputs, change)
         solara.Select(
             label("contract_start"),
             values=months,
@@ -91,6 +62,21 @@ def PolicyPanel(model: EnsembleModel):
         solara.ToggleButtonsSingle(value=language, values=["en", "ko"])
         if problem:
             solara.Error(problem)
+
+
+def _slider(name: str, inputs: PolicyInputs, change) -> None:
+    """The slider of one numeric input (whole numbers where its default is one)."""
+    low, high, step = RANGES[name]
+    whole = isinstance(getattr(PolicyInputs(), name), int)
+    kind = solara.SliderInt if whole else solara.SliderFloat
+    kind(
+        label(name),
+        value=getattr(inputs, name),
+        min=low,
+        max=high,
+        step=step,
+        on_value=lambda v: change(**{name: int(v) if whole else round(float(v), 4)}),
+    )
 
 
 def _as_dict(inputs: PolicyInputs) -> dict:
