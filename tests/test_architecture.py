@@ -4,9 +4,11 @@ Every module under `sim/` is parsed with `ast`, and every import counts, those i
 (lazy imports) included. The subpackages are layers, and a module may import only from its own
 layer and the layers below it:
 
-    cli -> report -> analysis -> ensemble -> model -> inputs
+    cli -> explore -> api -> report -> analysis -> ensemble -> model -> inputs
 
-(`sim/__init__.py` is below them all; `sim/__main__.py` belongs to the command line). No two
+(`sim/__init__.py` is below them all, but offers the names of `sim.api` — `sim.simulate` — by
+importing it on first use, the one import that `FACADE` exempts; `sim/__main__.py` belongs to
+the command line). No two
 `sim` modules import each other, directly or through others; nothing in `sim/model/` imports
 plotting, tables or file-output libraries; the command modules of `sim/cli/` share helpers only
 through `sim.cli.common` and `sim.cli.running`; and no module is longer than `MAX_LINES`.
@@ -22,7 +24,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SIM = ROOT / "sim"
 #: Layer of each subpackage: a module may import from its own layer and the ones below.
-LAYERS = {"inputs": 0, "model": 1, "ensemble": 2, "analysis": 3, "report": 4, "cli": 5}
+LAYERS = {
+    "inputs": 0,
+    "model": 1,
+    "ensemble": 2,
+    "analysis": 3,
+    "report": 4,
+    "api": 5,
+    "explore": 6,
+    "cli": 7,
+}
+#: Imports exempt from the layers and the cycle check: the package re-exports the Python API's
+#: functions (`sim.simulate`), imported when first asked for, so `import sim` stays light.
+FACADE = {("sim", "sim.api")}
 #: Modules directly under sim/: the package itself (version numbers only) and `python -m sim`.
 TOP_MODULES = {"sim": -1, "sim.__main__": LAYERS["cli"]}
 MAX_LINES = 800
@@ -90,7 +104,7 @@ def import_graph() -> tuple[dict[str, dict[str, int]], dict[str, list[tuple[str,
             target = resolve(imported, set(modules))
             if target is None:
                 external[name].append((imported, line))
-            elif target != name:
+            elif target != name and (name, target) not in FACADE:
                 graph[name].setdefault(target, line)
     return graph, external
 
@@ -200,13 +214,28 @@ def test_no_module_is_longer_than_the_limit():
     assert not long, f"modules over {MAX_LINES} lines: {long}"
 
 
+def test_the_package_imports_the_python_api_only_when_asked():
+    """`import sim` is light; `sim.simulate` is the API's function, loaded on first use."""
+    code = (
+        "import sys, sim\n"
+        "heavy = ('numpy', 'pandas', 'mesa', 'solara', 'sim.api')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "from sim.api import simulate\n"
+        "print(sim.simulate is simulate, 'simulate' in dir(sim))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.split("\n")[:2] == ["[]", "True True"]
+
+
 def test_check_imports_no_numerical_library():
     """`changwon-sim check` stays quick: the parser and the scenario loader only."""
     code = (
         "import sys\n"
         "from sim.cli.main import main\n"
         f"assert main(['check', {str(ROOT / 'scenarios' / 'baseline.yaml')!r}]) == 0\n"
-        "heavy = ('numpy', 'pandas', 'scipy', 'matplotlib', 'mesa', 'pyarrow', 'dask')\n"
+        "heavy = ('numpy', 'pandas', 'scipy', 'matplotlib', 'mesa', 'pyarrow', 'dask', 'solara')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run(

@@ -51,9 +51,6 @@ def add_compare_command(subparsers) -> argparse.ArgumentParser:
 
 
 def command_compare(args: argparse.Namespace) -> int:
-    import hashlib
-    from functools import partial
-
     from sim.inputs.scenario_errors import ScenarioError
     from sim.inputs.scenario_files import load_scenario
 
@@ -89,10 +86,9 @@ def command_compare(args: argparse.Namespace) -> int:
         s.name: run_scenario(s, args, replicates=replicates, seed=seed)
         for s in (base, *alternatives)
     }
-    from sim.ensemble.results import library_versions, write_compare_results
     from sim.ensemble.tables import annual_summary, compare_annual
     from sim.report.headline import compare_headline
-    from sim.report.result_figures import compare_figures
+    from sim.report.run_folder import compare_manifest, write_compare_folder
 
     quantiles = base.outputs.quantiles
     annual = {name: run.annual() for name, run in runs.items()}
@@ -100,41 +96,25 @@ def command_compare(args: argparse.Namespace) -> int:
         a.name: compare_annual(annual[base.name], annual[a.name], quantiles) for a in alternatives
     }
     summaries = {name: annual_summary(table, quantiles) for name, table in annual.items()}
-    combined = hashlib.sha256(
-        "".join(run.manifest["scenario_hash"] for run in runs.values()).encode()
-    ).hexdigest()
-    from sim.inputs.scenario import differing_inputs
-
-    differ = {a.name: differing_inputs(base, a) for a in alternatives}
     # Each scenario's own results folder too, so that `brief ALT --baseline BASE` can pair them.
-    run_folders = [write_run_folder(runs[s.name], s, args) for s in (base, *alternatives)]
-    manifest = {
-        "command": "compare",
-        "command_line": command_line(args),
-        "base": base.name,
-        "alternatives": [a.name for a in alternatives],
-        "inputs_that_differ": differ,
-        "seed": seed,
-        "replicates": replicates,
-        "run_folders": {
-            s.name: str(f) for s, f in zip((base, *alternatives), run_folders, strict=True)
-        },
-        "versions": library_versions(),
-        "runs": {name: run.manifest for name, run in runs.items()},
-    }
-    figures = None
-    if not args.no_figures:
-        figures = partial(compare_figures, langs=figure_langs(args))
+    run_folders = {s.name: write_run_folder(runs[s.name], s, args) for s in (base, *alternatives)}
+    manifest = compare_manifest(
+        base,
+        alternatives,
+        {name: run.manifest for name, run in runs.items()},
+        run_folders,
+        seed=seed,
+        replicates=replicates,
+        command_line=command_line(args),
+    )
     with disk_errors(args.out / compare_name, None):
-        folder = write_compare_results(
+        folder = write_compare_folder(
             args.out,
             base.name,
-            [a.name for a in alternatives],
             tables,
             summaries,
             manifest,
-            scenario_hash=combined,
-            figures=figures,
+            figure_langs=None if args.no_figures else figure_langs(args),
         )
     from sim.report.headline import next_steps_compare
 
@@ -147,11 +127,11 @@ def command_compare(args: argparse.Namespace) -> int:
             replicates=replicates,
             lang=args.lang,
         )
-        paths = differ[alternative.name]
+        paths = manifest["inputs_that_differ"][alternative.name]
         lines.append(
             f"inputs of {alternative.name} that differ from {base.name} (each drawn with the "
             f"same uniform in both): {', '.join(paths) if paths else 'none'}"
         )
-    lines += next_steps_compare(folder, run_folders)
+    lines += next_steps_compare(folder, list(run_folders.values()))
     print("\n".join(lines))
     return EXIT_OK

@@ -28,6 +28,7 @@ from sim.cli.common import (
     stop_signals_interrupt,
 )
 from sim.cli.compare import add_compare_command
+from sim.cli.explore import add_explore_command
 from sim.cli.params import add_params_command
 from sim.cli.run import add_run_command
 from sim.cli.runs import add_runs_command
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_validate_command(sub)
     add_brief_command(sub)
     add_runs_command(sub)
+    add_explore_command(sub)
     return parser
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim import MODEL_VERSION, __version__
+from sim import MODEL_VERSION
 from sim.cli.common import (
     InputError,
     Interrupted,
@@ -186,7 +186,7 @@ def job_store(scenario, args, replicates: int, seed: int | None):
     """The folder of this job's chunks: named by everything its results depend on."""
     from sim.ensemble.execution import CHUNK_REPLICATES, ChunkStore, job_id
     from sim.inputs.parameters import registry_id
-    from sim.inputs.scenario_files import scenario_hash
+    from sim.inputs.scenario_files import scenario_hash, with_runs
 
     if seed is None:
         seed = scenario.runs.seed if args.seed is None else args.seed
@@ -271,9 +271,8 @@ def run_scenario(
         run_replicates,
     )
     from sim.ensemble.locks import JobBusy
-    from sim.ensemble.results import library_versions
-    from sim.inputs.parameters import registry_id
-    from sim.inputs.scenario_files import resolved_yaml, scenario_hash
+    from sim.ensemble.results import run_manifest
+    from sim.inputs.scenario_files import resolved_yaml, with_runs
 
     replicates = replicates or args.replicates or scenario.runs.replicates
     seed = seed if seed is not None else (scenario.runs.seed if args.seed is None else args.seed)
@@ -332,33 +331,18 @@ def run_scenario(
             store.discard()  # nothing to resume: leave no empty job folder behind
         store.lock.release()
         raise
-    manifest = {
-        "scenario": scenario.name,
-        "title": scenario.title,
-        "scenario_hash": scenario_hash(scenario),
-        "seed": seed,
-        "replicates": replicates,
-        "seeding": "numpy SeedSequence(seed, spawn_key=(replicate, stream))",
-        "parameters": "central values" if args.fixed_parameters else "drawn per replicate",
-        "calibration_id": registry_id(),
-        "package_version": __version__,
-        "model_version": MODEL_VERSION,
-        "command_line": command_line(args),
-        "versions": library_versions(),
-        "executor": executor.description,
-        "resumed_chunks": kept if args.resume else 0,
-        "timings": {"simulation_seconds": round(time.time() - started, 3)},
-    }
+    manifest = run_manifest(
+        scenario,
+        seed=seed,
+        replicates=replicates,
+        fixed_parameters=args.fixed_parameters,
+        command_line=command_line(args),
+        executor=executor.description,
+        seconds=time.time() - started,
+        resumed_chunks=kept if args.resume else 0,
+    )
     ending.wait()
     return Run(store, parts, period_months(scenario), manifest, resolved_yaml(scenario))
-
-
-def with_runs(scenario, replicates: int, seed: int):
-    """The scenario with `runs` set to the replicates and seed actually used."""
-    if (scenario.runs.replicates, scenario.runs.seed) == (replicates, seed):
-        return scenario
-    runs = scenario.runs.model_copy(update={"replicates": replicates, "seed": seed})
-    return scenario.model_copy(update={"runs": runs})
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -371,32 +355,17 @@ def command_line(args: argparse.Namespace) -> str:
 def write_run_folder(run: Run, scenario, args: argparse.Namespace) -> Path:
     """Write a finished run's results folder (annual.csv and .xlsx, inputs.csv, summary, monthly
     Parquet, fan charts unless --no-figures); its chunks are discarded once it is complete."""
-    from functools import partial
+    from sim.report.run_folder import write_run_folder as write_folder
 
-    from sim.ensemble.results import write_run_results
-    from sim.report.result_figures import fan_figures
-    from sim.report.workbook import annual_workbook
-
-    figures = None
-    if not args.no_figures:
-        figures = partial(
-            fan_figures, langs=figure_langs(args), title=scenario.title or scenario.name
-        )
-    workbook = partial(
-        annual_workbook, scenario=scenario.model_dump(mode="json"), manifest=run.manifest
-    )
     with disk_errors(args.out / scenario.name, run.store):
-        folder = write_run_results(
+        folder = write_folder(
             args.out,
-            scenario.name,
-            run.yaml,
-            run.manifest["scenario_hash"],
+            scenario,
             run.manifest,
             run.monthly,
-            scenario.outputs.quantiles,
-            figures=figures,
-            inputs=run.inputs(),
-            workbook=workbook,
+            run.inputs(),
+            yaml=run.yaml,
+            figure_langs=None if args.no_figures else figure_langs(args),
         )
     run.store.discard()  # the result is complete: its chunks are no longer needed
     return folder

@@ -419,6 +419,31 @@ class ChunkStore:
                 break
 
 
+class MemoryStore:
+    """A job's finished chunks held in memory: the `ChunkStore` interface without files, for runs
+    whose results are used in this process (`sim.simulate`, the exploration page) and so need no
+    resuming. The numbers are those a `ChunkStore` gives back: it stores the same float64 arrays.
+    """
+
+    def __init__(self) -> None:
+        self.chunks: dict[int, tuple[np.ndarray, list[dict[str, float]]]] = {}
+
+    def finished(self) -> set[int]:
+        return set(self.chunks)
+
+    def save(
+        self, index: int, values: np.ndarray, inputs: list[dict[str, float]] | None = None
+    ) -> None:
+        rows = [dict(row) for row in inputs] if inputs is not None else [{} for _ in values]
+        self.chunks[index] = (np.asarray(values, dtype=np.float64), rows)
+
+    def load(self, index: int) -> np.ndarray:
+        return self.chunks[index][0]
+
+    def load_inputs(self, index: int) -> list[dict[str, float]]:
+        return [dict(row) for row in self.chunks[index][1]]
+
+
 def _whole_npy(path: Path) -> bool:
     """Whether a chunk file holds whole arrays: the values, then (if saved) the inputs' names and
     table, each with a readable header and all the bytes it announces (a chunk truncated by a

@@ -153,6 +153,42 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def run_manifest(
+    scenario,
+    *,
+    seed: int,
+    replicates: int,
+    fixed_parameters: bool,
+    command_line: str,
+    executor: Mapping[str, Any],
+    seconds: float,
+    resumed_chunks: int = 0,
+) -> dict[str, Any]:
+    """The manifest of a run (before its `files` and `created_utc`): what was run, with which
+    seeds, parameters, calibration and library versions, by which command and executor."""
+    from sim import MODEL_VERSION, __version__
+    from sim.inputs.parameters import registry_id
+    from sim.inputs.scenario_files import scenario_hash
+
+    return {
+        "scenario": scenario.name,
+        "title": scenario.title,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": seed,
+        "replicates": replicates,
+        "seeding": "numpy SeedSequence(seed, spawn_key=(replicate, stream))",
+        "parameters": "central values" if fixed_parameters else "drawn per replicate",
+        "calibration_id": registry_id(),
+        "package_version": __version__,
+        "model_version": MODEL_VERSION,
+        "command_line": command_line,
+        "versions": library_versions(),
+        "executor": dict(executor),
+        "resumed_chunks": resumed_chunks,
+        "timings": {"simulation_seconds": round(seconds, 3)},
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # atomic result folders
 

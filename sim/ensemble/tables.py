@@ -358,3 +358,45 @@ def compare_annual(
         part["months"] = np.int64(months)
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
+
+
+def compare_summary(differences: pd.DataFrame, replicates: int) -> dict[str, Any]:
+    """The headline of a comparison, as `headline_summary` is a run's: for each of
+    `MAIN_INDICATORS` and year, the paired difference alternative - base (mean, median, 10-90% and
+    5-95% ranges, in the indicator's unit and in percent of the base) and the share of replicates
+    in which it is negative, rounded as differences.csv writes them. `differences` is a
+    `compare_annual` table."""
+    table = differences.set_index(["indicator", "year"])
+    years = sorted(int(y) for y in differences["year"].unique())
+    indicators: dict[str, Any] = {}
+    for name in MAIN_INDICATORS:
+        ind = INDICATORS[name]
+        per_year = {}
+        for year in years:
+            row = table.loc[(name, year)]
+            per_year[str(year)] = {
+                kind: {
+                    "mean": _number(row[f"mean_{kind}"]),
+                    "median": _number(row[f"q50_{kind}"]),
+                    "q10_q90": [_number(row[f"q10_{kind}"]), _number(row[f"q90_{kind}"])],
+                    "q05_q95": [_number(row[f"q05_{kind}"]), _number(row[f"q95_{kind}"])],
+                }
+                for kind in ("diff", "pct")
+            }
+            per_year[str(year)]["prob_negative"] = _number(row["prob_negative"])
+        indicators[name] = {
+            "label_en": ind.label_en,
+            "label_ko": ind.label_ko,
+            "unit": ind.unit,
+            "years": per_year,
+        }
+    return {
+        "replicates": int(replicates),
+        "years": years,
+        "basis": (
+            "Paired differences alternative minus base, replicate by replicate (the same seeds "
+            "and draws in both: common random numbers), of calendar-year values; 'diff' in the "
+            "indicator's unit, 'pct' in percent of the base; q10_q90 holds 80% of runs."
+        ),
+        "indicators": indicators,
+    }

@@ -13,8 +13,10 @@ name would send results into the parent's folder.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -51,6 +53,51 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(_report(error, Scenario, data, where, label, extended)) from None
 
 
+#: The name a scenario given as a mapping has in messages about the files it extends.
+_MAPPING_LABEL = "<scenario>"
+
+
+def scenario_from_data(data: Mapping[str, Any], relative_to: str | Path = ".") -> Scenario:
+    """Validate a scenario given as a mapping with the keys of a scenario file (as from Python);
+    `extends` names a file relative to the folder `relative_to` (default: the current one).
+
+    Raises `ScenarioError` listing every problem, one line each, as `load_scenario` does: a value
+    of the mapping as `path.to.key: what is wrong (got X)`, one set by an extended file as
+    `FILE:LINE: path.to.key: ...`.
+    """
+    if not isinstance(data, Mapping):
+        kind = type(data).__name__
+        raise ScenarioError([f"a scenario must be a mapping of keys to values, not {kind}"])
+    label = os.path.join(str(relative_to), _MAPPING_LABEL)
+    own = f"{label}:1: "
+    tree = copy.deepcopy(dict(data))
+    extended = "extends" in tree
+    try:
+        merged, where = _extend(tree, _everywhere(tree, (label, 1)), label, 1, ())
+        return Scenario.model_validate(merged)
+    except ValidationError as error:
+        lines = _report(error, Scenario, merged, where, label, extended)
+    except ScenarioError as error:
+        lines = error.messages
+    raise ScenarioError([line.removeprefix(own) for line in lines])
+
+
+def _everywhere(data: Any, place: tuple[str, int]) -> Where:
+    """Every path of `data` (mappings and lists), each set at `place`."""
+    where: Where = {}
+
+    def visit(value: Any, path: tuple[Any, ...]) -> None:
+        where[path] = place
+        items = value.items() if isinstance(value, Mapping) else None
+        if isinstance(value, (list, tuple)):
+            items = enumerate(value)
+        for key, item in items or ():
+            visit(item, (*path, key))
+
+    visit(data, ())
+    return where
+
+
 def _top_keys(label: str) -> set[Any]:
     """The top-level keys of a file that has already loaded without YAML errors."""
     data = safe_yaml.load_file(label).data
@@ -80,10 +127,17 @@ def _load_tree(label: str, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Whe
         # Never quote a file that is not a scenario (a mistyped path, a link to a system file).
         line = located.lines[()]
         raise ScenarioError([f"{label}:{line}: not a scenario file: none of its keys is known"])
+    return _extend(data, where, label, located.lines.get(("extends",), 1), chain)
+
+
+def _extend(
+    data: dict[str, Any], where: Where, label: str, line: int, chain: tuple[Path, ...]
+) -> tuple[dict[str, Any], Where]:
+    """`data` (read from `label`; `extends` at `line`) with its `extends` ancestors merged in."""
     if "extends" not in data:
         return data, where
     parent_ref = data.pop("extends")
-    at = f"{label}:{located.lines[('extends',)]}: extends"
+    at = f"{label}:{line}: extends"
     where = {path: place for path, place in where.items() if path[:1] != ("extends",)}
     if not isinstance(parent_ref, str) or not parent_ref.strip():
         raise ScenarioError(
@@ -204,6 +258,15 @@ def resolved_yaml(scenario: Scenario) -> str:
 def scenario_hash(scenario: Scenario) -> str:
     """SHA-256 (hex) of `resolved_yaml(scenario)`."""
     return hashlib.sha256(resolved_yaml(scenario).encode("utf-8")).hexdigest()
+
+
+def with_runs(scenario: Scenario, replicates: int, seed: int) -> Scenario:
+    """The scenario with `runs` set to the replicates and seed actually used (so that its
+    resolved YAML and hash record them)."""
+    if (scenario.runs.replicates, scenario.runs.seed) == (replicates, seed):
+        return scenario
+    runs = scenario.runs.model_copy(update={"replicates": replicates, "seed": seed})
+    return scenario.model_copy(update={"runs": runs})
 
 
 def scenario_json_schema() -> dict[str, Any]:

@@ -9,6 +9,7 @@ would cost as much as simulating it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import mesa
@@ -103,8 +104,14 @@ ARRAYS_BY_SLOT = (
 )
 
 
+#: What a firm agent shows of its row: every field of `FirmState`.
+FIRM_FIELDS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(FirmState))
+
+
 class FirmAgent(mesa.Agent):
-    """A firm as a Mesa agent: a view onto row `slot` of the model's firm arrays."""
+    """A firm as a Mesa agent: a view onto row `slot` of the model's firm arrays. Each field of
+    `sim.model.firms.FirmState` reads as an attribute (`agent.employment`); `dir(agent)` lists
+    them, so notebooks complete them, and `state()` gives them all at once."""
 
     def __init__(self, model: ChangwonModel, slot: int) -> None:
         super().__init__(model)
@@ -112,9 +119,16 @@ class FirmAgent(mesa.Agent):
 
     def __getattr__(self, name: str):
         firms = self.__dict__.get("model").firms if "model" in self.__dict__ else None
-        if firms is not None and hasattr(firms, name):
+        if firms is not None and name in FIRM_FIELDS:
             return getattr(firms, name)[self.slot]
         raise AttributeError(name)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *FIRM_FIELDS})
+
+    def state(self) -> dict[str, object]:
+        """The firm's row now: every field of `FirmState` by name."""
+        return {name: getattr(self, name) for name in FIRM_FIELDS}
 
     @property
     def sector_name(self) -> str:
