@@ -373,7 +373,8 @@ def test_recovery_fit_reproduces_its_targets(recovery_fit):
     assert len(fit.posterior.generations) >= 2
 
 
-@pytest.mark.parametrize("method", ["quasi", "abc"])
+# The ABC variant (about 11 s) is marked slow for the suite's time: run it with `-m slow`.
+@pytest.mark.parametrize("method", ["quasi", pytest.param("abc", marks=pytest.mark.slow)])
 def test_a_fit_does_not_depend_on_the_number_of_workers(method):
     tiny = dataclasses.replace(
         RECOVERY,

@@ -151,6 +151,7 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(scenario_file, one_worker,
     assert result_bytes(tmp_path) == one_worker
 
 
+@pytest.mark.slow  # about 25 s; runs on the cluster are checked byte for byte above
 def test_a_calibration_on_the_dask_cluster_gives_the_same_fit(dask_cluster, tmp_path):
     """`calibrate` simulates through the same executors: the posterior does not depend on them."""
     here, there = tmp_path / "here", tmp_path / "there"
