@@ -112,7 +112,26 @@ class InProcess(Closing):
 
         with threadpool_limits(limits=1, user_api="blas"):  # as in worker processes
             for index, task in enumerate(tasks):
-                on_result(index, function(*task))
+                try:
+                    result = function(*task)
+                except SystemError as error:
+                    interrupt = interrupt_inside(error)
+                    if interrupt is None:
+                        raise
+                    raise interrupt from None
+                on_result(index, result)
+
+
+def interrupt_inside(error: SystemError) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt that a compiled (numba) function turned into `error`, if any.
+
+    An interrupt that arrives while a compiled kernel runs is raised by the signal handler when
+    the kernel returns, and the kernel's dispatcher reports it as "returned a result with an
+    exception set": a SystemError whose context is the KeyboardInterrupt. Unwrapped, the run
+    ends as interrupted (exit 130, chunks kept) instead of failing.
+    """
+    context = error.__cause__ or error.__context__
+    return context if isinstance(context, KeyboardInterrupt) else None
 
 
 class LocalProcesses(Closing):

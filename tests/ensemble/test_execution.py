@@ -160,3 +160,27 @@ def test_a_calibration_on_the_dask_cluster_gives_the_same_fit(dask_cluster, tmp_
     assert main([*quick, str(there), "--scheduler", dask_cluster]) == 0
     draws = "posterior_draws.csv"
     assert (here / draws).read_bytes() == (there / draws).read_bytes()
+
+
+# --- an interrupt inside a compiled kernel -------------------------------------------------------
+
+
+def test_an_interrupt_inside_a_compiled_kernel_is_an_interrupt():
+    """Seen in CI: Ctrl-C during a kernel of an in-process run ended it as a failure (exit 1,
+    'SystemError: CPUDispatcher ... returned a result with an exception set'), not exit 130."""
+    from sim.ensemble import execution
+
+    def interrupted_kernel(*task):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise SystemError("returned a result with an exception set") from interrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        execution.InProcess().run(interrupted_kernel, [()], lambda i, r: None)
+
+    def failing_kernel(*task):
+        raise SystemError("a real failure")
+
+    with pytest.raises(SystemError, match="a real failure"):  # other errors stay what they are
+        execution.InProcess().run(failing_kernel, [()], lambda i, r: None)

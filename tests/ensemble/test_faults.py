@@ -353,6 +353,7 @@ def dask_cluster(tmp_path):
         yield address, workers
 
 
+@pytest.mark.slow  # about 40 s: three workers, one killed, then a reference run
 def test_a_worker_killed_mid_run_costs_time_not_results(dask_cluster, tmp_path):
     address, workers = dask_cluster
     scenario = tmp_path / "faults.yaml"
