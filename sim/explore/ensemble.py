@@ -131,6 +131,7 @@ class EnsembleModel(mesa.Model):
         period = range(self.baseline.period.start_month, self.baseline.period.end_month + 1)
         self.months_in_year = Counter(month // 12 for month in period)
         self.lock = threading.Lock()
+        self.stepping = threading.Lock()  # see `step_while_unclaimed`
         self.generation = 0
         self.set_inputs(inputs or PolicyInputs())
 
@@ -144,6 +145,21 @@ class EnsembleModel(mesa.Model):
             self.finished: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
             self.next_replicate = 0
             self.running = True
+
+    def step_while_unclaimed(self, generation: int, after_step=None) -> None:
+        """Step while replicates of inputs `generation` are left for a step to take, calling
+        `after_step()` after each. Not while `running`: once every replicate is taken, another
+        task may still be finishing the last ones, and stepping until it does would spin. One
+        task steps at a time: Mesa's step advances the model's clock, which is not thread-safe
+        (two tasks stepping at once sent it round hundreds of thousands of times)."""
+        while not STOPPING.is_set():
+            with self.stepping:
+                with self.lock:
+                    if self.generation != generation or self.next_replicate >= self.replicates:
+                        return
+                self.step()
+            if after_step is not None:
+                after_step()
 
     def step(self) -> None:
         with self.lock:

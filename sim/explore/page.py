@@ -16,7 +16,7 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.explore.charts import effect_lines, fan_figure, sector_figure
-from sim.explore.ensemble import STOPPING, EnsembleModel
+from sim.explore.ensemble import EnsembleModel
 from sim.explore.policy import RANGES, PolicyInputs, label, start_months
 from sim.inputs.scenario_errors import ScenarioError
 
@@ -90,10 +90,7 @@ def FanCharts(model: EnsembleModel):
     update_counter.get()
 
     def keep_stepping() -> None:
-        generation = model.generation  # new inputs start a new task
-        while model.running and model.generation == generation and not STOPPING.is_set():
-            model.step()
-            force_update()
+        model.step_while_unclaimed(model.generation, force_update)  # new inputs: a new task
 
     solara.lab.use_task(keep_stepping, dependencies=[model, model.generation], prefer_threaded=True)
     snapshot = model.snapshot()
