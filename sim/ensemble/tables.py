@@ -247,6 +247,21 @@ def _number(x: float) -> float | None:
     return float(FLOAT_FORMAT % x) if math.isfinite(x) else None
 
 
+def _ranges(row: pd.Series, suffix: str = "") -> dict[str, Any]:
+    """Mean, median and the 80% and 90% ranges of one summary row, rounded for JSON; `suffix`
+    picks the columns of a kind (`_diff`, `_pct` in a comparison's table)."""
+
+    def value(column: str) -> float | None:
+        return _number(row[f"{column}{suffix}"])
+
+    return {
+        "mean": value("mean"),
+        "median": value("q50"),
+        "q10_q90": [value("q10"), value("q90")],
+        "q05_q95": [value("q05"), value("q95")],
+    }
+
+
 def headline_summary(
     annual: pd.DataFrame, quantiles: Iterable[float] | None = None
 ) -> dict[str, Any]:
@@ -264,13 +279,7 @@ def headline_summary(
         ind = INDICATORS[name]
         per_year = {}
         for year in years:
-            row = by_key.loc[(name, year)]
-            per_year[str(year)] = {
-                "mean": _number(row["mean"]),
-                "median": _number(row["q50"]),
-                "q10_q90": [_number(row["q10"]), _number(row["q90"])],
-                "q05_q95": [_number(row["q05"]), _number(row["q95"])],
-            }
+            per_year[str(year)] = _ranges(by_key.loc[(name, year)])
         indicators[name] = {
             "label_en": ind.label_en,
             "label_ko": ind.label_ko,
@@ -374,15 +383,7 @@ def compare_summary(differences: pd.DataFrame, replicates: int) -> dict[str, Any
         per_year = {}
         for year in years:
             row = table.loc[(name, year)]
-            per_year[str(year)] = {
-                kind: {
-                    "mean": _number(row[f"mean_{kind}"]),
-                    "median": _number(row[f"q50_{kind}"]),
-                    "q10_q90": [_number(row[f"q10_{kind}"]), _number(row[f"q90_{kind}"])],
-                    "q05_q95": [_number(row[f"q05_{kind}"]), _number(row[f"q95_{kind}"])],
-                }
-                for kind in ("diff", "pct")
-            }
+            per_year[str(year)] = {kind: _ranges(row, f"_{kind}") for kind in ("diff", "pct")}
             per_year[str(year)]["prob_negative"] = _number(row["prob_negative"])
         indicators[name] = {
             "label_en": ind.label_en,
