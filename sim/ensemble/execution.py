@@ -127,10 +127,13 @@ def interrupt_inside(error: SystemError) -> KeyboardInterrupt | None:
 
     An interrupt that arrives while a compiled kernel runs is raised by the signal handler when
     the kernel returns, and the kernel's dispatcher reports it as "returned a result with an
-    exception set": a SystemError whose context is the KeyboardInterrupt. Unwrapped, the run
-    ends as interrupted (exit 130, chunks kept) instead of failing.
+    exception set": a SystemError whose context is the KeyboardInterrupt, or another such
+    SystemError when the interrupt came while the kernel's dispatcher was unpickling a constant.
+    Unwrapped, the run ends as interrupted (exit 130, chunks kept) instead of failing.
     """
     context = error.__cause__ or error.__context__
+    while isinstance(context, SystemError):
+        context = context.__cause__ or context.__context__
     return context if isinstance(context, KeyboardInterrupt) else None
 
 

@@ -9,40 +9,26 @@ imports and kernels cost once per run, not once per worker. Nothing else imports
 
 from __future__ import annotations
 
-import numpy as np
+from sim.ensemble.replicate import build_model, run_replicate  # noqa: F401  (for the workers)
+from sim.inputs.parameters import central_parameters
+from sim.inputs.scenario_files import scenario_from_data
 
-from sim.ensemble.replicate import run_replicate  # noqa: F401  (imported for the workers)
-from sim.inputs.names import SECTORS
-from sim.model.draws import draw_month, month_generator, month_key
-from sim.model.network import (
-    build_network,
-    market_weights,
-    orders_received,
-    redirect_to_markets,
-    rows_dot,
-    supplier_fill,
-)
+#: A small scenario whose months pass through every path of the step that has a kernel: a US
+#: tariff (re-routed sales), an AI-factory programme with slots (adoption), entry and exit.
+WARM_UP = {
+    "name": "warm-up",
+    "period": {"start": "2025-01", "end": "2025-06"},
+    "tariffs": [{"name": "warm_up", "partner": "US", "rate": 0.15, "start": "2025-02"}],
+    "ai_factory": {"start": "2025-01", "subsidised_firms_per_year": 1200, "subsidy_share": 0.5},
+}
 
 
 def load_kernels() -> None:
-    """Call every kernel of the model once, on tiny inputs of the types the model passes, so
-    their machine code is loaded into this process."""
-    n = 2 * len(SECTORS)
-    network = build_network(
-        np.random.default_rng(0),
-        np.ones(n),
-        np.ones(n),
-        np.full(n, 2),
-        np.full(len(SECTORS), 1.0 / len(SECTORS)),
-    )
-    sector = np.arange(n) % len(SECTORS)
-    alive = np.ones(n, dtype=bool)
-    weight = market_weights(np.ones(n), alive, sector)
-    orders_received(network, np.ones(n), weight, sector)
-    supplier_fill(network, np.ones(n), weight, sector)
-    rows_dot(network, np.arange(2), np.ones(n))
-    redirect_to_markets(network, ~alive, sector)
-    draw_month(month_generator(month_key(np.random.SeedSequence(0)), 0), n, n, n, 0.1, 0.1)
+    """Step a small model through a few months, so that every kernel of the model is loaded into
+    this process with the argument types the model passes."""
+    model = build_model(scenario_from_data(WARM_UP), central_parameters(), 0, 0, firms=200)
+    for _ in model.env.months:
+        model.step()
 
 
 load_kernels()

@@ -1,16 +1,18 @@
 """The model of the complex: a `mesa.Model` whose firms' state is held as arrays.
 
-`ChangwonModel.step` is the month, one named action per line, in economic order. The actions are
-thin: they call the pure rules in `sim.model.rules`, `sim.model.network` and `sim.model.population`
-and write the results into the state. Firms are also Mesa agents (`FirmAgent`), each a view onto its
-row, made only when asked for (`firm_agents()`), because making thousands of agents per replicate
+`ChangwonModel.step` is the month: its phases in economic order, each action named on its line.
+The methods are thin. The per-firm arithmetic of a phase runs in one compiled pass over the firms
+(`sim.model.month_kernels`: the composition, in order, of the pure rules of `sim.model.rules` it
+replaces); the bookkeeping of exits and entries in `sim.model.demography`; what is rare and small
+(a pipeline order) in numpy. Firms are also Mesa agents (`FirmAgent`), each a view onto its row,
+made only when asked for (`firm_agents()`), because making thousands of agents per replicate
 would cost as much as simulating it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import math
 
 import mesa
 import numpy as np
@@ -19,21 +21,23 @@ from sim.inputs.names import PARTNERS, SECTORS, anchor_ids, population_spec
 from sim.inputs.parameters import Parameters
 from sim.model import rules
 from sim.model.defence import pipeline_order, schedule
+from sim.model.demography import close_firms, customers_index, place_entrants
 from sim.model.draws import MonthDraws, draw_month, month_generator, month_key
 from sim.model.environment import Environment
-from sim.model.firms import ADOPTED, ADOPTING, INELIGIBLE, NOT_ADOPTED, FirmState
+from sim.model.firms import ADOPTED, ADOPTING, INELIGIBLE, FirmState
 from sim.model.indicators import INDICATOR_NAMES, month_indicators
-from sim.model.network import (
-    market_weights,
-    orders_received,
-    redirect_to_markets,
-    rows_dot,
-    supplier_fill,
+from sim.model.month_kernels import (
+    FLOWS,
+    SETTLED,
+    demand_and_production,
+    employment_and_adoption,
+    ramp_adoption,
+    settle_and_finance,
 )
-from sim.model.population import Population, adoption_gains, stationary_sd
+from sim.model.network import market_weights
+from sim.model.population import Population, stationary_sd
 
 US = PARTNERS.index("US")
-ONES_BY_PARTNER = np.ones(len(PARTNERS))
 LEDGER = (
     "external_sales",  # exports, domestic final sales, defence work
     "in_complex_sales",
@@ -49,59 +53,56 @@ LEDGER = (
     "cash_end",
 )
 LEDGER_COLUMN = {name: k for k, name in enumerate(LEDGER)}
+SETTLED_COLUMNS = [LEDGER_COLUMN[name] for name in SETTLED]
 
 
-@dataclass(slots=True)
 class Month:
-    """Scratch quantities of the month being stepped (arrays by firm slot unless stated)."""
+    """Scratch quantities of the month being stepped.
 
-    k: int = 0  # index of the month in the period
-    month: int = 0  # month number
-    price: float = 1.0  # producer price level
-    export_price: float = 1.0  # won received per real unit of exports
-    unit_revenue: np.ndarray | None = None  # (sectors, partners) won per real unit sold
-    final: np.ndarray | None = None  # (slots, partners) final demand, real
-    network: np.ndarray | None = None  # in-complex orders received, real
-    defence: np.ndarray | None = None  # defence work due, real
-    defence_krw: np.ndarray | None = None  # defence work due, nominal
-    demand: np.ndarray | None = None
-    gross: np.ndarray | None = None
-    sales: np.ndarray | None = None  # real
-    revenue: np.ndarray | None = None  # nominal value of the sales
-    fill: np.ndarray | None = None
-    inputs: np.ndarray | None = None
-    value_added: np.ndarray | None = None  # nominal
-    profit: np.ndarray | None = None  # nominal
-    tariff_cost: np.ndarray | None = None  # nominal price cuts absorbing tariffs (a memo)
-    entries: int = 0
-    exits: int = 0
-    diverted_sold: np.ndarray | None = None  # re-routed sales made, real
-    entrant_slots: np.ndarray | None = None
+    The month's flows by firm slot are the rows of `flows` (`sim.model.month_kernels.FLOWS`), each
+    also an attribute (`now.sales`, `now.fill`, ...), and `final` (slots x partners) is final
+    demand, real. They are written in place every month.
+    """
+
+    __slots__ = (
+        "entrants_from",  # first slot of this month's entrants
+        "entries",
+        "exits",
+        "export_price",  # won received per real unit of exports
+        "final",
+        "flows",
+        "k",  # index of the month in the period
+        "leaving",  # slots of the firms leaving this month
+        "month",  # month number
+        "price",  # producer price level
+        "unit_revenue",  # (sectors, partners) won per real unit sold
+    )
+
+    def __init__(self, slots: int) -> None:
+        self.k = 0
+        self.month = 0
+        self.price = 1.0
+        self.export_price = 1.0
+        self.unit_revenue = None
+        self.final = np.zeros((slots, len(PARTNERS)))
+        self.flows = np.zeros((len(FLOWS), slots))
+        self.entries = 0
+        self.exits = 0
+        self.leaving = np.zeros(0, dtype=np.int64)
+        self.entrants_from = slots
 
     def pad(self, extra: int) -> None:
-        """Give the month's firm arrays room for `extra` new slots (entrants made nothing yet)."""
-        for name in ARRAYS_BY_SLOT:
-            old = getattr(self, name)
-            if old is not None:
-                setattr(self, name, np.concatenate([old, np.zeros((extra, *old.shape[1:]))]))
+        """Room for `extra` new slots (entrants made nothing yet)."""
+        self.final = np.concatenate([self.final, np.zeros((extra, self.final.shape[1]))])
+        self.flows = np.concatenate([self.flows, np.zeros((len(FLOWS), extra))], axis=1)
 
 
-ARRAYS_BY_SLOT = (
-    "final",
-    "network",
-    "defence",
-    "defence_krw",
-    "demand",
-    "gross",
-    "sales",
-    "revenue",
-    "fill",
-    "inputs",
-    "value_added",
-    "profit",
-    "tariff_cost",
-    "diverted_sold",
-)
+def _flow(row: int) -> property:
+    return property(lambda self: self.flows[row], doc=f"`flows` row {FLOWS[row]}")
+
+
+for _row, _name in enumerate(FLOWS):
+    setattr(Month, _name, _flow(_row))
 
 
 #: What a firm agent shows of its row: every field of `FirmState`.
@@ -176,7 +177,6 @@ class ChangwonModel(mesa.Model):
         self.region_jobs: float | None = None  # jobs induced beyond the complex, lagged
         self.slots_left = 0.0
         self.credit_left = environment.credit_line_krw
-        self.diverting = False  # becomes true with the first US tariff
         self.diversion_mix = diversion_mix()
         self.us_exporter = self.firms.base_final[:, US] > 0
         self.market_weight = market_weights(
@@ -194,7 +194,6 @@ class ChangwonModel(mesa.Model):
         self.adopted = (f.alive & ((f.adoption == ADOPTING) | (f.adoption == ADOPTED))) * 1.0
         self.sector_adopters = sector_count(f.sector, self.adopted > 0)
         self.sector_candidates = sector_count(f.sector, f.alive & eligible)
-        self.shares_t = self.network.shares.T  # supplier-major view, shares the data
         self.firm_shock_variance = stationary_sd(params) ** 2
         self.speeds = {
             "capacity": rules.monthly_speed(params.capacity_adjust_months),
@@ -209,10 +208,44 @@ class ChangwonModel(mesa.Model):
         self.sme_demand = rules.sector_partner_total(
             self.firms.base_final, self.firms.sector, np.flatnonzero(self.sme_alive), len(SECTORS)
         )
+        shares = self.network.shares
+        # Each supplier's customers (positions of the links naming it): an exit visits its own.
+        self.customer_ptr, self.customer_links = customers_index(
+            shares.indptr, shares.indices, self.firms.slots
+        )
+        # What does not depend on the firms, month by month: won per real unit sold by sector
+        # and buyer (`rules.unit_revenue`), the exporters' price cuts, how fast lost US sales
+        # are re-routed (faster with export support), from the first US tariff on.
+        by_partner = np.repeat(environment.export_price[:, None], len(PARTNERS), axis=1)
+        by_partner[:, 0] = environment.price
+        self.unit_revenue = by_partner[:, None, :] * environment.tariff_price.transpose(0, 2, 1)
+        self.tariff_cut = 1.0 - environment.tariff_price
+        boost = np.where(environment.support_active, environment.diversion_boost, 0.0)
+        self.diversion_speed = 1.0 - np.exp(-1.0 / (params.diversion_months / (1.0 + boost)))
+        us_tariff = np.flatnonzero((environment.tariff_volume[:, US] != 1.0).any(axis=1))
+        self.diverting_from = int(us_tariff[0]) if len(us_tariff) else len(environment.months)
+        self.entrant_constants = (
+            params.entrant_size,
+            params.defect_rate_base,
+            params.operating_rate,
+            params.in_complex_input_share,
+            params.input_share,
+            params.cash_months,
+            params.ai_effect_spread,
+            params.ai_small_firm_premium,
+            params.ai_productivity_gain,
+            params.ai_defect_reduction,
+            params.ai_unit_cost_reduction,
+            stationary_sd(params),
+            self.reference_employment,
+            params.adoption_size_elasticity,
+            params.adoption_export_boost,
+            self.propensity_scale,
+        )
         n_months = len(environment.months)
         self.indicators = np.zeros((n_months, len(INDICATOR_NAMES)))
         self.ledger = np.zeros((n_months, len(LEDGER)))
-        self.now = Month()
+        self.now = Month(self.firms.slots)
 
     # --- one month -------------------------------------------------------------------------------
 
@@ -220,27 +253,25 @@ class ChangwonModel(mesa.Model):
         draws = self.draw()  # all of this month's randomness, drawn first
         # 1. environment
         self.read_environment()  # drivers, prices of exports, programme slots
-        self.move_demand_shocks(draws)  # the complex-wide common shock and each firm's own
-        # 2. demand
-        self.demand_from_buyers()  # base x buyer's demand x price and tariff responses x shocks
-        self.divert_lost_us_sales()
-        self.orders_from_customers()  # last month's in-complex purchases, through the network
-        self.defence_work_due()  # the order book's work of the month, at the primes
-        # 3. production
-        self.produce()  # capacity x productivity, defects, sales at their prices, inputs
-        self.adjust_capacity()
-        # 4. tariff absorption
-        self.absorb_tariffs()  # the exporters' price cuts: in export value and margins, once
-        # 5. finance
-        self.settle_accounts()  # profit to cash, payouts leave the complex
-        self.lend_export_support()
-        self.exit_firms(draws)  # distress and business demography; demand goes to sector peers
-        self.enter_new_firms(draws)  # entrants take their demand from sector peers
-        # 6. employment
-        self.raise_output_per_worker()  # the calibrated trend, wages with it
-        self.adjust_employment()
-        # 7. AI-factory adoption
-        self.adopt_ai_factories(draws)  # hazard, slots, cash, up-front cost
+        self.move_common_shock(draws)  # the complex-wide shock; each firm's own moves in 2.
+        # 2. demand, 3. production, 4. tariff absorption: one compiled pass over the firms —
+        #    each firm's own demand shock moves; demand from buyers (base x buyer's demand x price
+        #    and tariff responses x shocks); lost US sales re-routed; orders from customers (last
+        #    month's in-complex purchases, through the network); the order book's defence work at
+        #    the primes; production (capacity x productivity, defects, sales at their prices,
+        #    inputs); capacity toward demand; tariffs absorbed (the exporters' price cuts, in
+        #    export value and margins, once)
+        self.demand_and_production(draws)
+        # 5. finance: accounts settled (profit to cash, payouts leave), export-support credit,
+        #    who leaves (distress, business demography) — one compiled pass; then the exits
+        #    (their demand goes to sector peers, their customers to the markets) and the entries
+        #    (entrants take their demand from sector peers)
+        self.settle_accounts(draws)
+        self.exit_firms()
+        self.enter_new_firms(draws)
+        # 6. employment (output per worker's trend, wages with it; labour toward what output
+        #    needs) and 7. AI-factory adoption (hazard, slots, cash, up-front cost): one pass
+        self.employ_and_adopt(draws)
         self.ramp_adoption_effects()
         # 8. defence exports
         self.book_pipeline_orders(draws)
@@ -267,11 +298,11 @@ class ChangwonModel(mesa.Model):
         now.month = int(env.months[k])
         now.price = float(env.price[k])
         now.export_price = float(env.export_price[k])
-        now.unit_revenue = rules.unit_revenue(now.price, now.export_price, env.tariff_price[k])
+        now.unit_revenue = self.unit_revenue[k]
         self.slots_left += float(env.programme_slots[k])
 
-    def move_demand_shocks(self, draws: MonthDraws) -> None:
-        p, f = self.params, self.firms
+    def move_common_shock(self, draws: MonthDraws) -> None:
+        p = self.params
         self.common_shock = float(
             rules.shock_step(
                 self.common_shock,
@@ -280,231 +311,202 @@ class ChangwonModel(mesa.Model):
                 draws.common_noise,
             )
         )
-        n = self.firms_created
-        f.firm_shock[:n] = rules.shock_step(
-            f.firm_shock[:n], p.firm_shock_persistence, p.firm_shock_sd, draws.firm_noise
+
+    def demand_and_production(self, draws: MonthDraws) -> None:
+        now, f, p, env, net = self.now, self.firms, self.params, self.env, self.network
+        k = now.k
+        shares = net.shares
+        demand_and_production(
+            self.firms_created,
+            f.sector,
+            f.alive,
+            f.base_final,
+            f.capacity,
+            f.productivity,
+            f.defect_rate,
+            f.unit_cost,
+            f.firm_shock,
+            f.diverted,
+            f.orders,
+            self.cost_advantage,
+            self.market_weight,
+            shares.indptr,
+            shares.indices,
+            shares.data,
+            net.market,
+            draws.firm_noise,
+            env.demand_index[k],
+            math.exp(self.common_shock - 0.5 * self.common_variance[k]),
+            float(env.export_volume[k]),
+            env.tariff_volume[k],
+            self.unit_revenue[k],
+            self.tariff_cut[k],
+            self.defence_work[k],
+            now.price,
+            now.export_price,
+            p.firm_shock_persistence,
+            p.firm_shock_sd,
+            self.firm_shock_variance,
+            k >= self.diverting_from,
+            float(self.diversion_speed[k]),
+            p.diversion_share,
+            p.input_share,
+            p.operating_rate,
+            self.speeds["capacity"],
+            now.final,
+            now.flows,
         )
 
-    def demand_from_buyers(self) -> None:
-        k, f, env = self.now.k, self.firms, self.env
-        common = np.exp(self.common_shock - 0.5 * self.common_variance[k])
-        factor = rules.sector_partner_factor(
-            env.demand_index[k] * common, float(env.export_volume[k]), env.tariff_volume[k]
+    def settle_accounts(self, draws: MonthDraws) -> None:
+        now, f, p, net = self.now, self.firms, self.params, self.network
+        shares = net.shares
+        support = bool(self.env.support_active[now.k])
+        sums, now.leaving = settle_and_finance(
+            self.firms_created,
+            f.sector,
+            f.alive,
+            self.may_exit,
+            self.us_exporter,
+            f.base_sales,
+            f.orders,
+            f.employment,
+            f.wage,
+            f.fixed_cost,
+            f.cash,
+            f.distress_months,
+            self.market_weight,
+            shares.indptr,
+            shares.indices,
+            shares.data,
+            net.market,
+            now.flows,
+            draws.exit_u,
+            now.price,
+            p.payout_rate,
+            p.in_complex_input_share,
+            support,
+            float(self.credit_left),
+            p.exit_debt_months,
+            self.exit_after,
+            p.exit_rate,
         )
-        firm_factor = rules.firm_demand_factor(
-            f.firm_shock, self.firm_shock_variance, self.cost_advantage
-        )
-        self.now.final = rules.final_demand(f.base_final, factor, f.sector, firm_factor * f.alive)
+        self.ledger[now.k, SETTLED_COLUMNS] += sums
+        if support:
+            self.credit_left -= sums[-1]
 
-    def divert_lost_us_sales(self) -> None:
-        f, env, k = self.firms, self.env, self.now.k
-        if not self.diverting and (env.tariff_volume[k, US] == 1.0).all():
-            return  # no US tariff and nothing re-routed yet
-        self.diverting = True
-        lost = rules.lost_to_tariff(self.now.final[:, US], env.tariff_volume[k, US][f.sector])
-        boost = env.diversion_boost if env.support_active[k] else 0.0
-        speed = rules.monthly_speed(self.params.diversion_months / (1.0 + boost))
-        f.diverted = rules.divert(f.diverted, lost, self.params.diversion_share, speed)
-
-    def orders_from_customers(self) -> None:
-        f = self.firms
-        self.now.network = orders_received(
-            self.network, f.orders, self.market_weight, f.sector, self.shares_t
-        )
-
-    def defence_work_due(self) -> None:
-        work = self.defence_work[self.now.k].sum(axis=1)  # nominal, by anchor
-        defence = np.zeros(self.firms.slots)
-        defence[: len(work)] = work * self.firms.alive[: len(work)]
-        self.now.defence_krw = defence
-        self.now.defence = defence / self.now.price
-
-    def produce(self) -> None:
-        now, f, p = self.now, self.firms, self.params
-        now.demand = now.final @ ONES_BY_PARTNER + f.diverted + now.network + now.defence
-        now.gross, now.sales, fill = rules.produce(
-            now.demand, f.defect_rate, f.capacity, f.productivity
-        )
-        now.fill = fill * f.alive  # a firm that has left delivers nothing
-        now.diverted_sold = f.diverted * now.fill
-        now.inputs = rules.inputs_needed(now.gross, p.input_share, f.unit_cost)
-        now.revenue = now.fill * (
-            rules.sales_value(now.final, now.unit_revenue, f.sector)
-            + f.diverted * now.export_price
-            + now.network * now.price
-            + now.defence_krw
-        )
-
-    def adjust_capacity(self) -> None:
-        now, f, p = self.now, self.firms, self.params
-        desired = now.demand / (1.0 - f.defect_rate) / (f.productivity * p.operating_rate)
-        # A firm that has left has no capacity and no demand, so it stays at zero.
-        f.capacity = rules.adjust_toward(f.capacity, desired, self.speeds["capacity"])
-
-    def absorb_tariffs(self) -> None:
-        now, f, env = self.now, self.firms, self.env
-        now.tariff_cost = rules.absorbed_tariff(
-            now.final * now.fill[:, None], now.export_price, env.tariff_price[now.k], f.sector
-        )
-
-    def settle_accounts(self) -> None:
-        now, f, p = self.now, self.firms, self.params
-        delivered = f.orders * supplier_fill(self.network, now.fill, self.market_weight, f.sector)
-        bought = rules.purchases(now.inputs, delivered)
-        now.value_added = now.revenue - bought * now.price
-        wages = f.employment * f.wage * now.price
-        fixed = f.fixed_cost * now.price  # zero for a firm that has left
-        now.profit = now.value_added - wages - fixed
-        payout = p.payout_rate * np.maximum(now.profit, 0.0)
-        f.cash = f.cash + now.profit - payout
-        f.orders = p.in_complex_input_share * now.inputs
-        in_complex_sales = (now.network @ now.fill) * now.price
-        self.book(
-            external_sales=now.revenue.sum() - in_complex_sales,
-            in_complex_sales=in_complex_sales,
-            in_complex_purchases=delivered.sum() * now.price,
-            outside_purchases=(bought - delivered).sum() * now.price,
-            wages=wages.sum(),
-            fixed_costs=fixed.sum(),
-            payouts=payout.sum(),
-        )
-
-    def lend_export_support(self) -> None:
-        if not self.env.support_active[self.now.k]:
+    def exit_firms(self) -> None:
+        now, f, net = self.now, self.firms, self.network
+        now.exits = len(now.leaving)
+        if not now.exits:
             return
-        f = self.firms
-        credit = rules.support_credit(
-            f.cash, f.alive & self.us_exporter[: f.slots], self.credit_left
+        exit_cash = close_firms(
+            now.leaving,
+            f.sector,
+            f.alive,
+            self.sme_alive,
+            self.may_exit,
+            self.adopted,
+            self.sector_adopters,
+            self.sector_candidates,
+            f.base_final,
+            f.base_sales,
+            f.cash,
+            f.employment,
+            f.capacity,
+            f.fixed_cost,
+            f.orders,
+            f.diverted,
+            self.sme_demand,
+            self.customer_ptr,
+            self.customer_links,
+            net.buyer,
+            net.shares.data,
+            net.market,
         )
-        f.cash = f.cash + credit
-        self.credit_left -= credit.sum()
-        self.book(support_credit=credit.sum())
-
-    def exit_firms(self, draws: MonthDraws) -> None:
-        f, p = self.firms, self.params
-        line = p.exit_debt_months * self.now.price * f.base_sales
-        f.distress_months = rules.distress_count(f.distress_months, f.cash, line) * self.may_exit
-        distressed = f.distress_months >= self.exit_after
-        n = len(draws.exit_e)  # firms of the month's start: entrants do not leave at once
-        leaving = distressed.copy()
-        leaving[:n] |= rules.leaves_by_demography(draws.exit_e, p.exit_rate) & self.may_exit[:n]
-        self.now.exits = np.count_nonzero(leaving)
-        if not self.now.exits:
-            return
-        self.book(exit_cash=f.cash[leaving].sum())
-        self.sector_adopters -= sector_count(f.sector, leaving & (self.adopted > 0))
-        self.sector_candidates -= sector_count(f.sector, leaving)  # anchors never leave
-        self.adopted[leaving] = 0.0
-        # The SMEs' total demand by sector and buyer stays what it was: what the leaving firms
-        # had goes to the SMEs that stay.
-        moved = rules.sector_partner_total(
-            f.base_final, f.sector, np.flatnonzero(leaving), len(SECTORS)
-        )
-        stay = rules.churn_factor(self.sme_demand - moved, moved)
-        f.base_final, f.base_sales = rules.rescale_sector_demand(
-            f.base_final, f.base_sales, f.sector, self.sme_alive & ~leaving, stay
-        )
-        f.alive[leaving] = False
-        self.sme_alive[leaving] = False
-        self.may_exit[leaving] = False
-        f.cash[leaving] = 0.0
-        f.employment[leaving] = 0.0
-        f.capacity[leaving] = 0.0
-        f.fixed_cost[leaving] = 0.0
-        f.orders[leaving] = 0.0
-        f.diverted[leaving] = 0.0
-        redirect_to_markets(self.network, leaving, f.sector)
+        self.book(exit_cash=exit_cash)
 
     def enter_new_firms(self, draws: MonthDraws) -> None:
+        now = self.now
         count = len(draws.entrant_sector_u)
-        self.now.entries = count
-        self.now.entrant_slots = np.arange(self.firms_created, self.firms_created + count)
+        now.entries = count
+        now.entrants_from = self.firms_created
         if count:
             if self.firms_created + count > self.firms.slots:
                 self.make_room(max(count, self.slot_buffer))
+            self.book(entrant_cash=self.place_entrants(self.firms_created, draws))
             self.firms_created += count
-            self.book(entrant_cash=self.place_entrants(self.now.entrant_slots, draws))
-        if count or self.now.exits:  # sector markets now have other firms in them
+        if count or now.exits:  # sector markets now have other firms in them
             f = self.firms
             self.market_weight = market_weights(f.base_sales, f.alive, f.sector)
 
-    def raise_output_per_worker(self) -> None:
-        factor = self.labour_trend_step
-        self.labour_trend *= factor
-        self.firms.labour_productivity *= factor
-        self.firms.wage *= factor  # the wage bill per unit of output stays the same
-        self.entrant.labour_productivity[:] *= factor
-        self.entrant.wage[:] *= factor
-
-    def adjust_employment(self) -> None:
-        now, f = self.now, self.firms
-        needed = rules.labour_needed(
-            now.gross, f.labour_productivity, f.productivity, self.params.ai_labour_saving
-        )
-        needed[now.entrant_slots] = f.employment[now.entrant_slots]  # they start at their size
-        f.employment = np.where(
-            f.alive, rules.adjust_toward(f.employment, needed, self.speeds["employment"]), 0.0
-        )
-
-    def adopt_ai_factories(self, draws: MonthDraws) -> None:
-        f, p, env, now = self.firms, self.params, self.env, self.now
-        n = len(draws.adoption_e)  # firms of the month's start: entrants adopt from next month
-        offering = bool(env.programme_active[now.k]) and self.slots_left >= 1.0
-        share = env.subsidy_share if offering else 0.0
-        boost = 1.0 + p.subsidy_hazard_boost * share
-        # A firm decides to adopt when its exponential draw falls below its (boosted) rate. The
-        # rate is at most (p + q) x propensity / 12, so only firms under that bound are examined.
-        e = draws.adoption_e
-        bound = (p.bass_p + p.bass_q) * boost / 12.0 * self.propensity[:n]
-        eligible = f.alive[:n] & (f.adoption[:n] == NOT_ADOPTED)
-        near = np.flatnonzero(eligible & (e < bound))
-        peers, sector_share = self.peer_adoption_share(near)
-        rate = rules.adoption_rate(
-            peers,
-            sector_share[f.sector[near]],
-            self.propensity[near],
+    def employ_and_adopt(self, draws: MonthDraws) -> None:
+        now, f, p, env, net = self.now, self.firms, self.params, self.env, self.network
+        k = now.k
+        shares = net.shares
+        self.labour_trend *= self.labour_trend_step
+        offering = bool(env.programme_active[k]) and self.slots_left >= 1.0
+        paid, granted = employment_and_adoption(
+            len(draws.adoption_u),
+            self.firms_created,
+            now.entrants_from,
+            f.sector,
+            f.alive,
+            f.adoption,
+            f.adoption_month,
+            f.employment,
+            f.labour_productivity,
+            f.wage,
+            f.productivity,
+            self.entrant.labour_productivity,
+            self.entrant.wage,
+            f.cash,
+            self.propensity,
+            self.adopted,
+            self.sector_adopters,
+            self.sector_candidates,
+            shares.indptr,
+            shares.indices,
+            shares.data,
+            net.market,
+            now.flows,
+            draws.adoption_u,
+            self.labour_trend_step,
+            self.speeds["employment"],
+            p.ai_labour_saving,
+            now.month,
+            now.price,
+            offering,
+            float(env.subsidy_share),
+            self.slots_left,
             p.bass_p,
             p.bass_q,
             p.adoption_potential,
-        )
-        cost = rules.adoption_cost(
-            f.employment[near],
+            p.subsidy_hazard_boost,
+            p.network_peer_weight,
             p.adoption_cost_base_krw,
             p.adoption_cost_per_employee_krw,
-            now.price,
         )
-        cash = f.cash[near]
-        granted = np.zeros(len(near), dtype=bool)
-        if offering:
-            keen = (e[near] < rate * boost) & (cash >= (1.0 - share) * cost)
-            # Slots go to the keenest applicants (lowest draws relative to their rate first).
-            candidates = np.flatnonzero(keen)
-            order = candidates[np.argsort(e[near][candidates] / rate[candidates], kind="stable")]
-            granted[order[: int(self.slots_left)]] = True
-            self.slots_left -= np.count_nonzero(granted)
-        unaided = ~granted & (e[near] < rate) & (cash >= cost)
-        paid = np.where(granted, (1.0 - share) * cost, 0.0) + np.where(unaided, cost, 0.0)
-        adopters = near[granted | unaided]
-        f.cash[near] -= paid
-        f.adoption[adopters] = ADOPTING
-        f.adoption_month[adopters] = now.month
-        self.adopted[adopters] = 1.0
-        self.sector_adopters += sector_count(f.sector[adopters])
-        self.book(adoption_costs=paid.sum())
+        self.slots_left -= granted
+        self.book(adoption_costs=paid)
 
     def ramp_adoption_effects(self) -> None:
-        f = self.firms
-        ramping = np.flatnonzero(f.adoption == ADOPTING)
-        if not len(ramping):
-            return
-        progress = rules.ramp(self.now.month, f.adoption_month[ramping], self.params.ramp_months)
-        f.productivity[ramping] = 1.0 + f.gain_productivity[ramping] * progress
-        f.defect_rate[ramping] = f.base_defect_rate[ramping] * (
-            1.0 - f.gain_defects[ramping] * progress
+        f, p = self.firms, self.params
+        ramp_adoption(
+            self.firms_created,
+            f.adoption,
+            f.adoption_month,
+            f.productivity,
+            f.defect_rate,
+            f.base_defect_rate,
+            f.unit_cost,
+            f.gain_productivity,
+            f.gain_defects,
+            f.gain_cost,
+            self.cost_advantage,
+            self.now.month,
+            p.ramp_months,
+            p.cost_demand_elasticity,
         )
-        f.unit_cost[ramping] = 1.0 - f.gain_cost[ramping] * progress
-        self.cost_advantage[ramping] = f.unit_cost[ramping] ** -self.params.cost_demand_elasticity
-        f.adoption[ramping[progress >= 1.0]] = ADOPTED
 
     def book_pipeline_orders(self, draws: MonthDraws) -> None:
         pipeline, p = self.env.pipeline, self.params
@@ -531,29 +533,16 @@ class ChangwonModel(mesa.Model):
             self.defence_backlog += booked.signed.sum()
 
     def record(self) -> None:
-        now, f = self.now, self.firms
-        k = now.k
+        k = self.now.k
         self.defence_backlog += self.env.defence_signed[k] - self.defence_work[k].sum()
-        self.indicators[k] = month_indicators(self, now)
-        self.book(cash_end=f.cash.sum())
+        self.indicators[k], cash = month_indicators(self, self.now)
+        self.book(cash_end=cash)
 
     # --- helpers ---------------------------------------------------------------------------------
 
     def book(self, **flows: float) -> None:
         for name, value in flows.items():
             self.ledger[self.now.k, LEDGER_COLUMN[name]] += value
-
-    def peer_adoption_share(self, firms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Adoption among the sector peers and suppliers (weighted) of the given firms, and the
-        adoption share of each sector.
-        """
-        f, p = self.firms, self.params
-        sector_share = self.sector_adopters / np.maximum(self.sector_candidates, 1)
-        suppliers = rows_dot(self.network, firms, self.adopted) + (
-            self.network.market[firms] @ sector_share
-        )
-        w = p.network_peer_weight
-        return (1.0 - w) * sector_share[f.sector[firms]] + w * suppliers, sector_share
 
     def propensity_of(self, employment: np.ndarray, export_intensity: np.ndarray, scale: float):
         p = self.params
@@ -570,6 +559,9 @@ class ChangwonModel(mesa.Model):
         self.firms.grow(extra)
         self.now.pad(extra)
         self.network.grow(extra, self.entrant.market_mix)
+        self.customer_ptr = np.concatenate(
+            [self.customer_ptr, np.full(extra, self.customer_ptr[-1])]
+        )
         self.us_exporter = np.concatenate([self.us_exporter, np.zeros(extra, dtype=bool)])
         self.market_weight = np.concatenate([self.market_weight, np.zeros(extra)])
         self.propensity = np.concatenate([self.propensity, np.zeros(extra)])
@@ -577,62 +569,57 @@ class ChangwonModel(mesa.Model):
         self.sme_alive = np.concatenate([self.sme_alive, np.zeros(extra, dtype=bool)])
         self.adopted = np.concatenate([self.adopted, np.zeros(extra)])
         self.cost_advantage = np.concatenate([self.cost_advantage, np.ones(extra)])
-        self.shares_t = self.network.shares.T
 
-    def place_entrants(self, new: np.ndarray, draws: MonthDraws) -> float:
-        """Initialise the entrants' rows; returns the cash they bring into the complex."""
-        f, p, t = self.firms, self.params, self.entrant
-        price = self.now.price
-        cumulative = np.cumsum(t.sector_share)
-        sector = np.minimum(
-            np.searchsorted(cumulative / cumulative[-1], draws.entrant_sector_u, side="right"),
-            len(SECTORS) - 1,
-        )
-        employment = np.full(len(new), p.entrant_size * t.median_employment)
-        gross = employment * t.labour_productivity[sector]
-        sales = gross * (1.0 - p.defect_rate_base)
-        noise = draws.entrant_noise
-        gains = adoption_gains(p, employment, noise[:, 1:].T)
-        f.sector[new] = sector
-        f.anchor[new] = -1
-        f.alive[new] = True
-        f.base_final[new] = sales[:, None] * t.partner_mix[sector]
-        f.base_sales[new] = sales
-        f.capacity[new] = gross / p.operating_rate
-        f.productivity[new] = 1.0
-        f.defect_rate[new] = p.defect_rate_base
-        f.base_defect_rate[new] = p.defect_rate_base
-        f.unit_cost[new] = 1.0
-        f.firm_shock[new] = stationary_sd(p) * noise[:, 0]
-        f.diverted[new] = 0.0
-        f.orders[new] = p.in_complex_input_share * p.input_share * gross
-        f.employment[new] = employment
-        f.labour_productivity[new] = t.labour_productivity[sector]
-        f.wage[new] = t.wage[sector]
-        f.fixed_cost[new] = t.fixed_cost_share[sector] * sales
-        f.cash[new] = p.cash_months * sales * price
-        f.distress_months[new] = 0
-        f.adoption[new] = NOT_ADOPTED
-        f.gain_productivity[new], f.gain_defects[new], f.gain_cost[new] = gains
-        f.export_intensity[new] = t.export_intensity[sector]
-        self.may_exit[new] = True
-        self.sector_candidates += sector_count(sector)
-        self.propensity[new] = self.propensity_of(
-            employment, t.export_intensity[sector], self.propensity_scale
-        )
-        self.cost_advantage[new] = 1.0
-        self.us_exporter[new] = t.partner_mix[sector, US] > 0
-        self.network.market[new] = t.market_mix
-        won = rules.sector_partner_total(f.base_final, f.sector, new, len(SECTORS))
-        f.base_final, f.base_sales = rules.rescale_sector_demand(
+    def place_entrants(self, first: int, draws: MonthDraws) -> float:
+        """Initialise the entrants' rows from slot `first`; returns the cash they bring in."""
+        f, t = self.firms, self.entrant
+        return place_entrants(
+            first,
+            draws.entrant_sector_u,
+            draws.entrant_noise,
+            t.sector_share,
+            t.median_employment,
+            t.labour_productivity,
+            t.partner_mix,
+            t.wage,
+            t.fixed_cost_share,
+            t.market_mix,
+            t.export_intensity,
+            self.entrant_constants,
+            self.now.price,
+            f.sector,
+            f.anchor,
+            f.alive,
             f.base_final,
             f.base_sales,
-            f.sector,
+            f.capacity,
+            f.productivity,
+            f.defect_rate,
+            f.base_defect_rate,
+            f.unit_cost,
+            f.firm_shock,
+            f.diverted,
+            f.orders,
+            f.employment,
+            f.labour_productivity,
+            f.wage,
+            f.fixed_cost,
+            f.cash,
+            f.distress_months,
+            f.adoption,
+            f.gain_productivity,
+            f.gain_defects,
+            f.gain_cost,
+            f.export_intensity,
+            self.may_exit,
             self.sme_alive,
-            rules.churn_factor(self.sme_demand, -won),
+            self.us_exporter,
+            self.propensity,
+            self.cost_advantage,
+            self.network.market,
+            self.sector_candidates,
+            self.sme_demand,
         )
-        self.sme_alive[new] = True
-        return float(f.cash[new].sum())
 
     # --- Mesa agents, on demand ------------------------------------------------------------------
 

@@ -21,19 +21,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model.counter_rng import month_draws
+from sim.model.counter_rng import exponentials, month_draws
 
 
 @dataclass(frozen=True, slots=True)
 class MonthDraws:
+    """The month's draws. A firm's exponential adoption and exit draws are -log of its uniforms
+    `adoption_u` and `exit_u`; the model takes the logarithm only where a draw can decide
+    something, and `adoption_e` and `exit_e` give them all."""
+
     common_noise: float  # standard normal innovation of the complex-wide demand shock
     firm_noise: np.ndarray  # (firms created,) unit-variance innovations of firm demand
-    adoption_e: np.ndarray  # (firms created,) standard exponentials for the adoption decision
-    exit_e: np.ndarray  # (firms created,) standard exponentials for exits by demography
+    adoption_u: np.ndarray  # (firms created,) uniforms of the adoption decision
+    exit_u: np.ndarray  # (firms created,) uniforms of exits by demography
     entrant_sector_u: np.ndarray  # (entrants,) uniforms choosing each entrant's sector
     entrant_noise: np.ndarray  # (entrants, 4) normals: demand shock, three adoption gains
     order_value_u: np.ndarray  # (new pipeline orders,) uniforms for each order's value
     order_prime_u: np.ndarray  # (new pipeline orders,) uniforms choosing each order's prime
+
+    @property
+    def adoption_e(self) -> np.ndarray:
+        """(firms created,) standard exponentials for the adoption decision."""
+        return exponentials(self.adoption_u)
+
+    @property
+    def exit_e(self) -> np.ndarray:
+        """(firms created,) standard exponentials for exits by demography."""
+        return exponentials(self.exit_u)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +77,7 @@ def draw_month(
     pipeline_orders_expected: float,
 ) -> MonthDraws:
     """The month's draws: the complex-wide shock, one demand innovation, one adoption and one exit
-    draw for each of the `firms_created` slots, Poisson numbers of entrants (at
+    uniform for each of the `firms_created` slots, Poisson numbers of entrants (at
     `entry_rate_per_year` of the active firms) and of pipeline orders, and the entrants' and
     orders' own draws.
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.inputs.names import PARTNERS, SECTORS
+from sim.model.month_kernels import month_totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ SECTOR_COLUMNS = {
     name: [COLUMN[f"{name}_{s}"] for s in SECTORS]
     for name in ("production_krw", "exports_usd", "employment")
 }
+EXPORT_COLUMNS = [COLUMN[f"exports_usd_{p}"] for p in PARTNERS[1:]]
 
 
 def annual_from_monthly(values: np.ndarray, months: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -163,36 +165,55 @@ def annual_from_monthly(values: np.ndarray, months: np.ndarray) -> tuple[np.ndar
 # --- one month's indicators ---------------------------------------------------------------------
 
 
-def month_indicators(model, now) -> np.ndarray:
-    """The indicators of the month just stepped, from the model's state and the month's scratch
-    quantities (`sim.model.changwon_model`)."""
+def month_indicators(model, now) -> tuple[np.ndarray, float]:
+    """The indicators of the month just stepped, from the model's state and the month's flows
+    (`sim.model.changwon_model`), and the firms' cash at the end of the month.
+
+    The sums over firms are made in one compiled pass (`sim.model.month_kernels.month_totals`):
+    exports are final sales abroad at their won prices, re-routed sales, and defence deliveries,
+    which customs records at delivery (output is recognised earlier, as the work is done).
+    """
     f, p, env = model.firms, model.params, model.env
     k = now.k
-    row = np.zeros(len(INDICATOR_NAMES))
+    totals, by_partner, by_sector_production, by_sector_exports, by_sector_jobs = month_totals(
+        model.firms_created,
+        f.sector,
+        f.alive,
+        f.employment,
+        f.defect_rate,
+        f.cash,
+        now.final,
+        now.flows,
+        now.unit_revenue,
+        model.defence_deliveries[k],
+        model.diversion_mix,
+        now.export_price,
+        now.price,
+        p.domestic_final_share,
+    )
+    (
+        production,
+        real_sales,
+        value_added,
+        employment,
+        active,
+        defects,
+        gross,
+        tariff_cost,
+        defence_work,
+        delivered,
+        final_demand,
+        in_complex,
+        cash,
+    ) = totals.tolist()
     fx = float(env.krw_per_usd[k])
-    anchors = model.defence_deliveries.shape[1]
-    # Exports: final sales abroad at their won prices, re-routed sales, and defence deliveries,
-    # which customs records at delivery (output is recognised earlier, as the work is done).
-    sold = now.final * now.fill[:, None]
-    abroad = np.take(now.unit_revenue, f.sector, axis=0)[:, 1:] * sold[:, 1:]
-    diverted = np.bincount(f.sector, weights=now.diverted_sold, minlength=len(SECTORS))
-    delivered = model.defence_deliveries[k] * f.alive[:anchors, None]  # a prime that left: none
-    by_partner = np.ones(len(abroad)) @ abroad  # sums as products: far cheaper than .sum(axis)
-    by_partner += (diverted @ model.diversion_mix)[1:] * now.export_price
-    by_partner += delivered.sum(axis=0)[1:]
-    firm_exports = abroad @ np.ones(abroad.shape[1]) + now.diverted_sold * now.export_price
-    firm_exports[:anchors] += delivered.sum(axis=1)
-    production = now.revenue.sum()
-    employment = f.employment.sum()
-    active = np.count_nonzero(f.alive)
     adopters = int(model.sector_adopters.sum())
-    defence_work = now.defence_krw @ now.fill
+    row = np.zeros(len(INDICATOR_NAMES))
     row[COLUMN["production_krw"]] = production
-    row[COLUMN["production_real_krw"]] = now.sales.sum()
-    row[COLUMN["value_added_krw"]] = now.value_added.sum()
-    row[COLUMN["exports_usd"]] = by_partner.sum() / fx
-    for j, partner in enumerate(PARTNERS[1:]):
-        row[COLUMN[f"exports_usd_{partner}"]] = by_partner[j] / fx
+    row[COLUMN["production_real_krw"]] = real_sales
+    row[COLUMN["value_added_krw"]] = value_added
+    row[EXPORT_COLUMNS] = by_partner[1:] / fx
+    row[COLUMN["exports_usd"]] = by_partner[1:].sum() / fx
     row[COLUMN["employment"]] = employment
     row[COLUMN["active_firms"]] = active
     row[COLUMN["entries"]] = now.entries
@@ -200,32 +221,22 @@ def month_indicators(model, now) -> np.ndarray:
     row[COLUMN["adopters"]] = adopters
     row[COLUMN["adoption_share"]] = adopters / max(1, active)
     row[COLUMN["labour_productivity"]] = production / employment if employment > 0 else 0.0
-    row[COLUMN["defect_rate"]] = (now.gross @ f.defect_rate) / max(now.gross.sum(), 1e-300)
-    row[COLUMN["tariff_cost_krw"]] = now.tariff_cost.sum()
+    row[COLUMN["defect_rate"]] = defects / max(gross, 1e-300)
+    row[COLUMN["tariff_cost_krw"]] = tariff_cost
     row[COLUMN["defence_work_krw"]] = defence_work
-    row[COLUMN["defence_deliveries_krw"]] = delivered.sum()
+    row[COLUMN["defence_deliveries_krw"]] = delivered
     row[COLUMN["defence_backlog_krw"]] = max(0.0, model.defence_backlog)  # rounding below zero
-    by_sector = {
-        "production_krw": np.bincount(f.sector, weights=now.revenue, minlength=len(SECTORS)),
-        "exports_usd": np.bincount(f.sector, weights=firm_exports, minlength=len(SECTORS)) / fx,
-        "employment": np.bincount(f.sector, weights=f.employment, minlength=len(SECTORS)),
-    }
-    for name, values in by_sector.items():
-        row[SECTOR_COLUMNS[name]] = values
+    row[SECTOR_COLUMNS["production_krw"]] = by_sector_production
+    row[SECTOR_COLUMNS["exports_usd"]] = by_sector_exports / fx
+    row[SECTOR_COLUMNS["employment"]] = by_sector_jobs
     # Region: final demand the complex meets is its exports (defence work included, as it is
     # made) and the share of its domestic sales that goes to final buyers, in volumes: the
     # exporters' price cuts that absorb tariffs move margins, not what is made upstream.
-    final_demand = (
-        (np.ones(len(sold)) @ sold[:, 1:]).sum()
-        + now.diverted_sold.sum()
-        + defence_work / now.price
-        + p.domestic_final_share * sold[:, 0].sum()
-    )
     region = region_effects(
         final_demand,
-        now.sales.sum() - now.network @ now.fill,
-        now.sales.sum(),
-        now.value_added.sum() / now.price,
+        real_sales - in_complex,
+        real_sales,
+        value_added / now.price,
         employment,
         model.labour_trend,
         p,
@@ -238,7 +249,7 @@ def month_indicators(model, now) -> np.ndarray:
         model.region_jobs = region[2]
     model.region_jobs += model.speeds["employment"] * (region[2] - model.region_jobs)
     row[COLUMN["region_employment"]] = model.region_jobs
-    return row
+    return row, cash
 
 
 def region_effects(

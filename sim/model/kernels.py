@@ -14,9 +14,9 @@ A kernel is a pure function of arrays and numbers, compiled to machine code by n
 - It reads its arguments and returns new arrays (or writes into an array the caller hands it and
   names `out`, or into state the caller says it changes); it keeps nothing between calls and reads
   no global state but constants.
-- It is called through a plain Python function of the model (`sim.model.network.orders_received`,
-  `sim.model.draws.draw_month`, ...) that unpacks the model's objects into arrays, so the step
-  still reads as the model and tests can call either level.
+- It is called from a plain Python function or an action of the model
+  (`sim.model.draws.draw_month`, `ChangwonModel.settle_accounts`, ...) that unpacks the model's
+  objects into arrays, so the step still reads as the model.
 - Randomness inside a kernel comes only from the counter-based generator of
   `sim.model.counter_rng`, keyed by (replicate key, month, slot, stream): a kernel may loop in any
   order, and a draw stays the same.
@@ -32,6 +32,10 @@ Compilation options, the same for every kernel:
   firm-by-firm reference and do not depend on the machine's vector width.
 - `error_model="numpy"`: division by zero gives inf or nan, as in the numpy rules, instead of
   raising (and costs no test per division).
+
+A small helper that a hot loop calls (a generator's rounds, a unit conversion) is declared with
+`inline_kernel`: numba inlines it into its caller before compiling, so the caller's loop holds no
+call and the compiler can run it over several slots at once in vector registers.
 """
 
 from __future__ import annotations
@@ -46,3 +50,8 @@ KERNEL_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
 def kernel[F: Callable](function: F) -> F:
     """Compile `function` as a kernel (see the module's docstring)."""
     return numba.njit(**KERNEL_OPTIONS)(function)
+
+
+def inline_kernel[F: Callable](function: F) -> F:
+    """Compile `function` as a kernel that is inlined into the kernels that call it."""
+    return numba.njit(inline="always", **KERNEL_OPTIONS)(function)

@@ -5,6 +5,10 @@ Each firm buys a share of its inputs inside the complex. That share is split bet
 buyers x sectors matrix), which spreads orders over the sector's living firms by their size. When a
 supplier exits its customers turn to the market of its sector; entrants buy through the markets.
 Every row of `shares` plus `market` sums to one, so orders placed are orders received.
+
+The functions below are the network's operations, for the population's synthesis and as the
+specification that the month's compiled kernels (`sim.model.month_kernels`,
+`sim.model.demography`) follow with the same loops; the tests check both.
 """
 
 from __future__ import annotations

@@ -179,6 +179,17 @@ def test_an_interrupt_inside_a_compiled_kernel_is_an_interrupt():
     with pytest.raises(KeyboardInterrupt):
         execution.InProcess().run(interrupted_kernel, [()], lambda i, r: None)
 
+    def interrupted_while_unpickling(*task):
+        """Seen in CI too: the interrupt came while the dispatcher unpickled a constant, so the
+        KeyboardInterrupt sits under two SystemErrors."""
+        try:
+            interrupted_kernel()
+        except SystemError as inner:
+            raise SystemError("CPUDispatcher returned a result with an exception set") from inner
+
+    with pytest.raises(KeyboardInterrupt):
+        execution.InProcess().run(interrupted_while_unpickling, [()], lambda i, r: None)
+
     def failing_kernel(*task):
         raise SystemError("a real failure")
 

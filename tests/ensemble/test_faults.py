@@ -28,7 +28,7 @@ import sim.ensemble.execution
 import sim.ensemble.results
 from sim.ensemble.execution import CHUNK_REPLICATES
 from sim.inputs.parameters import PARAMETER_NAMES
-from sim.model import rules
+from sim.model import changwon_model
 from sim.model.drivers import DRIVERS, EQUATIONS
 from sim.model.indicators import INDICATOR_NAMES
 
@@ -398,20 +398,20 @@ def test_a_worker_killed_mid_run_costs_time_not_results(dask_cluster, tmp_path):
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @pytest.mark.parametrize("poison", [float("nan"), float("inf")], ids=["nan", "inf"])
 def test_a_nan_in_model_state_stops_the_run_naming_where(scenario, tmp_path, monkeypatch, poison):
-    """Poison the firms' demand factor in replicate 1, month 5 (2025-05): the run stops there."""
-    real = rules.firm_demand_factor
-    target = 1 * MONTHS + 4  # the rule runs once a month, replicates one after another
+    """Poison the firms' demand shocks in replicate 1, month 5 (2025-05): the run stops there."""
+    real = changwon_model.demand_and_production
+    target = 1 * MONTHS + 4  # the kernel runs once a month, replicates one after another
     calls = []
 
-    def poisoned(*args, **kwargs):
+    def poisoned(*args):
         calls.append(1)
-        factor = real(*args, **kwargs)
         if len(calls) - 1 == target:
-            factor = factor.copy()
-            factor[:] = poison
-        return factor
+            firm_shock = args[8]
+            assert firm_shock.shape == args[1].shape  # the firms' demand shocks, by slot
+            firm_shock[:] = poison
+        return real(*args)
 
-    monkeypatch.setattr(rules, "firm_demand_factor", poisoned)
+    monkeypatch.setattr(changwon_model, "demand_and_production", poisoned)
     code, out, err = cli(*run_argv(scenario, tmp_path))
     line = one_error_line(err)
     assert code == 1 and out == ""

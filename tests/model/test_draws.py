@@ -11,7 +11,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.model.counter_rng import ENTRANT_COUNT, month_draws, philox, poisson
+from sim.model.counter_rng import (
+    ENTRANT_COUNT,
+    EXIT,
+    FIRM,
+    firm_uniforms,
+    month_draws,
+    philox,
+    poisson,
+    uniform,
+    uniform_pair,
+)
 from sim.model.draws import draw_month, month_generator, month_key
 
 # Random123's known-answer vectors for Philox4x32-10 (its tests/kat_vectors): counter, key, output.
@@ -132,6 +142,21 @@ def test_poisson_counts_have_the_mean_and_variance_of_their_law(mean):
     assert abs(counts.var() - mean) < Z * np.sqrt((2 * mean**2 + mean) / months)
 
 
+def test_firm_draws_made_together_are_the_draws_at_their_addresses():
+    """`firm_uniforms` (vectorised over slots) gives, slot by slot, the uniforms of the blocks at
+    (slot, month, FIRM) and (slot, month, EXIT), and their exponentials are -log of them."""
+    key, month = key_of(14), 9
+    noise, adoption_u, exit_u = firm_uniforms(key, month, 1001)
+    for slot in (0, 1, 2, 3, 4, 5, 517, 1000):
+        first, second = uniform_pair(key, month, slot, FIRM, 0)
+        assert noise[slot] == (first - 0.5) * np.sqrt(12.0)
+        assert adoption_u[slot] == second
+        assert exit_u[slot] == uniform(key, month, slot, EXIT, 0)
+    drawn = draw_month(month_generator(key, month), 1001, 1001, 1000, 0.0, 0.0)
+    np.testing.assert_array_equal(drawn.adoption_e, -np.log(adoption_u))
+    np.testing.assert_array_equal(drawn.exit_e, -np.log(exit_u))
+
+
 def test_poisson_of_zero_or_no_mean_is_zero():
     key = key_of(12)
     assert poisson(0.0, key, 0, 0, ENTRANT_COUNT) == 0
@@ -143,6 +168,7 @@ def test_month_draws_have_the_shapes_of_the_month():
         key_of(13), 0, 37, 40.0, 30.0
     )
     assert np.isfinite(common) and noise.shape == adoption.shape == exits.shape == (37,)
+    assert ((adoption > 0) & (adoption < 1)).all() and ((exits > 0) & (exits < 1)).all()
     assert len(sector_u) == len(entrant_noise) > 0 and entrant_noise.shape[1] == 4
     assert len(value_u) == len(prime_u) > 0
     assert ((sector_u > 0) & (sector_u < 1)).all() and ((value_u > 0) & (value_u < 1)).all()
