@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sim.inputs.names import PARTNERS
-from sim.model import defence
+from sim.model import defence, network
 
 
 def _numpy_schedule(contracts, months, krw_per_usd, anchors, build_months, share, scale):
@@ -93,3 +93,62 @@ def test_pairwise_sum_is_numpys_sum():
         lo = min(n, int(rng.integers(0, 3)))
         assert defence._pairwise_sum(a, lo, n) == a[lo:].sum()
         assert defence._pairwise_sum(a, 0, n) == a.sum()
+
+
+def _row_by_row_balance(indptr, indices, data, row_target, col_target, col_limit, sweeps):
+    """`network.balance` as it was written before, a row at a time (plain Python)."""
+    n = len(indptr) - 1
+    col_factor = np.ones(len(col_target))
+    for _ in range(sweeps):
+        col_sum = np.zeros(len(col_target))
+        for i in range(n):
+            total = 0.0
+            for j in range(indptr[i], indptr[i + 1]):
+                data[j] *= col_factor[indices[j]]
+                total += data[j]
+            factor = row_target[i] / (total if total > 0.0 else 1.0)
+            for j in range(indptr[i], indptr[i + 1]):
+                data[j] *= factor
+                col_sum[indices[j]] += data[j]
+        col_factor = col_target / np.where(col_sum > 0.0, col_sum, 1.0)
+    data *= col_factor[indices]
+    col_sum = np.zeros(len(col_target))
+    for j in range(len(data)):
+        col_sum[indices[j]] += data[j]
+    col_factor = np.minimum(1.0, col_limit / np.where(col_sum > 0.0, col_sum, 1.0))
+    to_market = np.empty(n)
+    for i in range(n):
+        total = 0.0
+        for j in range(indptr[i], indptr[i + 1]):
+            data[j] *= col_factor[indices[j]]
+            total += data[j]
+        scale = max(total, row_target[i])
+        scale = 1.0 if scale <= 0.0 else scale
+        named = 0.0
+        for j in range(indptr[i], indptr[i + 1]):
+            data[j] /= scale
+            named += data[j]
+        to_market[i] = max(0.0, 1.0 - named)
+    return to_market
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_balance_kernel_matches_row_by_row(seed):
+    rng = np.random.default_rng(seed)
+    n = 60
+    capacity = np.where(rng.random(n) < 0.2, 0.0, rng.lognormal(0, 1.5, n))
+    cdf = np.cumsum(capacity / capacity.sum())
+    cdf /= cdf[-1]
+    per_buyer = rng.integers(0, 9, n)  # some buyers draw nobody
+    indptr, indices, data = network.draw_pattern(cdf, rng.random(per_buyer.sum()), per_buyer)
+    row_target = rng.lognormal(0, 1, n) * (rng.random(n) < 0.9)
+    reached = np.zeros(n)
+    reached[indices] = 1.0
+    col_target = capacity * reached * row_target.sum() / (capacity * reached).sum()
+    col_limit = np.minimum(2.0 * col_target, 0.6 * capacity)
+    want_data = data.copy()
+    want = _row_by_row_balance(indptr, indices, want_data, row_target, col_target, col_limit, 30)
+    buyer = np.repeat(np.arange(n), np.diff(indptr))
+    got = network.balance(indptr, indices, data, buyer, row_target, col_target, col_limit, 30)
+    assert np.array_equal(got, want)
+    assert np.array_equal(data, want_data)
