@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sim.inputs.names import PARTNERS
-from sim.model import defence, network
+from sim.model import defence, network, population
 
 
 def _numpy_schedule(contracts, months, krw_per_usd, anchors, build_months, share, scale):
@@ -152,3 +152,34 @@ def test_balance_kernel_matches_row_by_row(seed):
     got = network.balance(indptr, indices, data, buyer, row_target, col_target, col_limit, 30)
     assert np.array_equal(got, want)
     assert np.array_equal(data, want_data)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_weighted_sample_is_the_stable_argsort(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 300))
+    weight = np.where(rng.random(n) < 0.3, 0.0, rng.lognormal(0, 1, n))
+    weight[: n // 10] = 1.0  # repeated weights
+    u = rng.random(n)
+    u[n // 2 :: 7] = 0.5  # repeated keys
+    keys = np.where(weight > 0, np.log(u) / np.where(weight > 0, weight, 1.0), -np.inf)
+    for k in (0, 1, n // 3, int((weight > 0).sum()), n - 1, n, n + 5):
+        want = np.argsort(-keys, kind="stable")[:k]
+        assert np.array_equal(population.top_keys_kernel(u, weight, k), want)
+
+
+def test_sector_means_and_medians_are_numpys():
+    rng = np.random.default_rng(9)
+    sectors = 7
+    for n in (1, 2, 5, 40, 301):
+        sector = rng.integers(0, sectors - 1, n)  # the last sector has no firm
+        rows = rng.lognormal(0, 1, (n, 4))
+        count = np.bincount(sector, minlength=sectors)
+        for p in range(rows.shape[1]):
+            want = np.bincount(sector, weights=rows[:, p], minlength=sectors)
+            want = want / np.maximum(count, 1)
+            got = population.sector_means_kernel(sector, rows, sectors)[:, p]
+            assert np.array_equal(got, want)
+        want = [np.median(rows[sector == s, 0]) if count[s] else 0.0 for s in range(sectors)]
+        got = population.sector_median_kernel(sector, rows[:, 0].copy(), sectors)
+        assert np.array_equal(got, want)
