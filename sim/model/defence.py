@@ -27,6 +27,7 @@ import yaml
 from sim.inputs.calendar import parse_month
 from sim.inputs.names import PARTNERS
 from sim.inputs.paths import CALIBRATION_DIR
+from sim.model.kernels import kernel
 
 BOOK_FILE = CALIBRATION_DIR / "defence_contracts.yaml"
 # Assumption: a pipeline order starts delivering a year after signing and delivers over 3 years.
@@ -82,35 +83,32 @@ def schedule(
     `scale` sizes the contracts to a population smaller than the complex (tests). Work a prime
     cannot do for lack of capacity is lost, not carried over: it leaves the backlog as scheduled.
     """
-    n = len(months)
-    first_month = int(months[0])
-    work = np.zeros((n, anchors, len(PARTNERS)))
-    deliveries = np.zeros_like(work)
-    signed = np.zeros(n)
-    opening = 0.0
+    contracts = list(contracts)
+    if any(c.months < 1 for c in contracts):
+        raise ValueError("a contract delivers over at least one month")
     build = max(1, round(build_months))
-    for c in contracts:
-        share = scale * (1.0 if c.in_complex else in_complex_share)
-        per_delivery = share * c.value / c.months
-        work_from = c.signed if c.work_from is None else c.work_from
-        due = np.arange(c.first, c.first + c.months)
-        start = np.maximum(work_from, due - build + 1)
-        # Each delivery's value is worked evenly from its start to its month: add its monthly
-        # work where it starts and take it off after it is delivered, then cumulate.
-        span = np.arange(int(start.min()), c.first + c.months)
-        step = np.zeros(len(span) + 1)
-        np.add.at(step, start - span[0], per_delivery / (due - start + 1))
-        np.add.at(step, due + 1 - span[0], -per_delivery / (due - start + 1))
-        worked = np.cumsum(step[:-1]) * _rates(span, months, krw_per_usd, c.currency)
-        inside = (span >= first_month) & (span < first_month + n)
-        work[span[inside] - first_month, c.prime, c.partner] += worked[inside]
-        if c.signed < first_month:
-            opening += float(worked[span >= first_month].sum())
-        elif c.signed - first_month < n:
-            signed[c.signed - first_month] += float(worked.sum())
-        delivered = (due >= first_month) & (due < first_month + n)
-        rates = _rates(due[delivered], months, krw_per_usd, c.currency)
-        deliveries[due[delivered] - first_month, c.prime, c.partner] += per_delivery * rates
+    signed_at = np.array([c.signed for c in contracts], dtype=np.int64)
+    work, deliveries, signed, opening = schedule_kernel(
+        np.array([c.prime for c in contracts], dtype=np.int64),
+        np.array([c.partner for c in contracts], dtype=np.int64),
+        signed_at,
+        np.array([c.first for c in contracts], dtype=np.int64),
+        np.array([c.months for c in contracts], dtype=np.int64),
+        np.array([c.value for c in contracts], dtype=float),
+        np.array([c.currency == "USD" for c in contracts], dtype=np.bool_),
+        np.array([c.in_complex for c in contracts], dtype=np.bool_),
+        np.array(
+            [c.signed if c.work_from is None else c.work_from for c in contracts], dtype=np.int64
+        ),
+        int(months[0]),
+        len(months),
+        np.asarray(krw_per_usd, dtype=float),
+        anchors,
+        len(PARTNERS),
+        build,
+        float(in_complex_share),
+        float(scale),
+    )
     return Schedule(work, deliveries, signed, opening)
 
 
@@ -299,3 +297,154 @@ def pipeline_order(prime: int, partner: int, signed: int, value_usd: float) -> D
         currency="USD",
         work_from=signed + 1,
     )
+
+
+# --- compiled kernels (conventions: sim.model.kernels) --------------------------------------------
+
+
+@kernel
+def schedule_kernel(
+    prime,
+    partner,
+    signed,
+    first,
+    months,
+    value,
+    usd,
+    in_complex,
+    work_from,
+    first_month,
+    n,
+    krw_per_usd,
+    anchors,
+    partners,
+    build,
+    in_complex_share,
+    scale,
+):
+    """`schedule` on the contracts' fields as arrays: (work, deliveries, signed, opening backlog).
+
+    Per contract, each delivery's value is worked evenly from its start to its month: its
+    monthly work is added where it starts and taken off after it is delivered (all additions,
+    then all removals, in the order of the deliveries), then cumulated; sums of a contract's work
+    are added up as numpy's `sum` adds them (`_pairwise_sum`), so the numbers are those of the
+    numpy formulation to the last bit.
+    """
+    work = np.zeros((n, anchors, partners))
+    deliveries = np.zeros((n, anchors, partners))
+    signed_out = np.zeros(n)
+    opening = 0.0
+    for c in range(len(prime)):
+        share = scale * (1.0 if in_complex[c] else in_complex_share)
+        per_delivery = share * value[c] / months[c]
+        end = first[c] + months[c]  # the month after the last delivery
+        span0 = end
+        for due in range(first[c], end):
+            span0 = min(span0, max(work_from[c], due - build + 1))
+        length = end - span0
+        step = np.zeros(length + 1)
+        for due in range(first[c], end):
+            start = max(work_from[c], due - build + 1)
+            step[start - span0] += per_delivery / (due - start + 1)
+        for due in range(first[c], end):
+            start = max(work_from[c], due - build + 1)
+            step[due + 1 - span0] += -per_delivery / (due - start + 1)
+        worked = np.empty(length)
+        level = 0.0
+        for t in range(length):
+            level += step[t]
+            worked[t] = level * _rate(span0 + t, first_month, n, krw_per_usd, usd[c])
+        inside = 0  # first index of worked at or after the period's start
+        while inside < length and span0 + inside < first_month:
+            inside += 1
+        for t in range(inside, length):
+            if span0 + t >= first_month + n:
+                break
+            work[span0 + t - first_month, prime[c], partner[c]] += worked[t]
+        if signed[c] < first_month:
+            opening += _pairwise_sum(worked, inside, length)
+        elif signed[c] - first_month < n:
+            signed_out[signed[c] - first_month] += _pairwise_sum(worked, 0, length)
+        for due in range(max(first[c], first_month), min(end, first_month + n)):
+            rate = _rate(due, first_month, n, krw_per_usd, usd[c])
+            deliveries[due - first_month, prime[c], partner[c]] += per_delivery * rate
+    return work, deliveries, signed_out, opening
+
+
+@kernel
+def _rate(month, first_month, n, krw_per_usd, usd):
+    """`_rates` of one month."""
+    if not usd:
+        return 1.0
+    return krw_per_usd[min(max(month - first_month, 0), n - 1)]
+
+
+@kernel
+def _pairwise_sum(a, lo, hi):
+    """The sum of a[lo:hi] as numpy's `sum` of a contiguous float64 array adds it, to the last
+    bit: blocks of up to 128 (`_block_sum`), a longer range split in two at a multiple of eight
+    below its middle and the halves' sums added. The halving is walked with a stack here (numba
+    compiles a kernel calling a recursive one unreliably)."""
+    if hi - lo <= 128:
+        return _block_sum(a, lo, hi)
+    depth = 64
+    start, length = np.empty(depth, np.int64), np.empty(depth, np.int64)
+    stage, left = np.zeros(depth, np.int64), np.empty(depth)
+    start[0], length[0], stage[0] = lo, hi - lo, 0
+    top = 0  # index of the range being summed; its left half is stage 1, its right stage 2
+    value = 0.0
+    done = False  # `value` holds the sum of the range just finished
+    while top >= 0:
+        if done:
+            if stage[top] == 1:
+                left[top] = value
+                stage[top] = 2
+                half = _half(length[top])
+                top += 1
+                start[top], length[top], stage[top] = (
+                    start[top - 1] + half,
+                    length[top - 1] - half,
+                    0,
+                )
+                done = False
+            else:
+                value = left[top] + value
+                top -= 1
+        elif length[top] <= 128:
+            value = _block_sum(a, start[top], start[top] + length[top])
+            done = True
+            top -= 1
+        else:
+            stage[top] = 1
+            top += 1
+            start[top], length[top], stage[top] = start[top - 1], _half(length[top - 1]), 0
+    return value
+
+
+@kernel
+def _half(n):
+    half = n // 2
+    return half - half % 8
+
+
+@kernel
+def _block_sum(a, lo, hi):
+    """numpy's pairwise sum of at most 128 numbers: in order below eight, else eight partial
+    sums over the multiples of eight, combined in pairs, then the rest in order."""
+    n = hi - lo
+    if n < 8:
+        res = 0.0
+        for i in range(lo, hi):
+            res += a[i]
+        return res
+    r = a[lo : lo + 8].copy()
+    i = lo + 8
+    while i < lo + n - n % 8:
+        for k in range(8):
+            r[k] += a[i + k]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < hi:
+        res += a[i]
+        i += 1
+    return res

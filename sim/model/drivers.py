@@ -28,9 +28,11 @@ from typing import NamedTuple
 
 import numpy as np
 import yaml
-from scipy.linalg import solve_banded
+from numba.core import types
+from numba.extending import intrinsic
 
 from sim.inputs.paths import CALIBRATION_DIR
+from sim.model.kernels import kernel
 
 WINDOW_END = 2024
 DRIVERS: tuple[str, ...] = (
@@ -527,8 +529,8 @@ def monthly_log_level(
     before the first node it continues with that year's own growth if given (else the first
     segment's slope), after the last node with the last segment's slope. The node values solve
     log(mean over the year of exp(level)) = target, a tridiagonal, nearly linear system: a few
-    Newton steps with a banded solve. Growths are needed for every year after the first of the
-    years spanned by the months and the base year.
+    Newton steps with a tridiagonal solve (`log_level_nodes`). Growths are needed for every year
+    after the first of the years spanned by the months and the base year.
     """
     if isinstance(annual_log_growth, Mapping):
         growth = {int(y): float(v) for y, v in annual_log_growth.items()}
@@ -542,44 +544,140 @@ def monthly_log_level(
     missing = [y for y in range(y0 + 1, y1 + 1) if y not in growth]
     if missing:
         raise ValueError(f"annual growth missing for {missing}")
-    n = y1 - y0 + 1
     target = np.concatenate([[0.0], np.cumsum([growth[y] for y in range(y0 + 1, y1 + 1)])])
     target -= target[base_year - y0]
     lead = growth.get(y0)
+    n = len(target)
+    values = log_level_nodes(
+        target, 0.0 if lead is None else lead, lead is not None, _C_LOW, _C_HIGH
+    )
+    if n > 1 and not np.isfinite(values).all():
+        raise ValueError(f"monthly log levels are not finite for annual log growths {growth}")
+    nodes = y0 * 12 + 5.5 + 12.0 * np.arange(-1, n + 1)
+    return np.interp(np.arange(first, last + 1), nodes, values)
 
-    def slopes(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Slopes (per year) of the log level before and after each node."""
-        if n == 1:
-            s = np.array([lead if lead is not None else 0.0])
-            return s, s
-        d = np.diff(v)
-        return np.concatenate([[lead if lead is not None else d[0]], d]), np.append(d, d[-1])
 
+@kernel
+def log_level_nodes(target, lead, has_lead, c_low, c_high):
+    """The node values of `monthly_log_level`, with one node before the first year's and one
+    after the last year's (where the level continues at the first and last slopes).
+
+    Newton steps on log(mean over the year of exp(level)) = target from v = target, stopping once
+    every residual is below 1e-14 (at most 30 steps); each step solves the tridiagonal Jacobian by
+    Gaussian elimination with partial pivoting, as LAPACK's dgtsv does.
+    """
+    n = len(target)
     v = target.copy()
+    s_lo, s_hi = np.empty(n), np.empty(n)
+    total, resid = np.empty(n), np.empty(n)
+    h1, h2 = np.empty(n), np.empty(n)
+    e_lo, e_hi = np.empty(6), np.empty(6)
+    dl, d, du, b = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for _ in range(30):
-        s_lo, s_hi = slopes(v)
-        e_lo, e_hi = np.exp(np.outer(s_lo, _C_LOW)), np.exp(np.outer(s_hi, _C_HIGH))
-        total = e_lo.sum(1) + e_hi.sum(1)
-        resid = v + np.log(total / 12.0) - target
-        if np.abs(resid).max() < 1e-14:
+        _node_slopes(v, lead, has_lead, s_lo, s_hi)
+        worst = 0.0
+        for i in range(n):
+            lo = 0.0
+            hi = 0.0
+            for k in range(6):
+                e_lo[k] = np.exp(s_lo[i] * c_low[k])
+                e_hi[k] = np.exp(s_hi[i] * c_high[k])
+                lo += e_lo[k]
+                hi += e_hi[k]
+            total[i] = lo + hi
+            h1[i] = _moment(e_lo, c_low) / total[i]
+            h2[i] = _moment(e_hi, c_high) / total[i]
+            resid[i] = v[i] + np.log(total[i] / 12.0) - target[i]
+            worst = max(worst, abs(resid[i]))
+        if worst < 1e-14:
             break
         if n == 1:
-            v = v - resid
+            v[0] = v[0] - resid[0]
             continue
         # Jacobian: tridiagonal; d/ds of log mean exp is h1 (first half-year), h2 (second).
-        h1, h2 = (e_lo @ _C_LOW) / total, (e_hi @ _C_HIGH) / total
-        diag, upper, lower = 1.0 + h1 - h2, h2[:-1].copy(), -h1[1:].copy()
-        if lead is None:  # s_lo[0] = v[1] - v[0]
-            diag[0] -= 2.0 * h1[0]
-            upper[0] += h1[0]
-        else:  # s_lo[0] = lead, fixed
-            diag[0] -= h1[0]
-        diag[-1] += 2.0 * h2[-1]  # s_hi[-1] = v[-1] - v[-2]
-        lower[-1] -= h2[-1]
-        band = np.zeros((3, n))
-        band[0, 1:], band[1], band[2, :-1] = upper, diag, lower
-        v = v - solve_banded((1, 1), band, resid)
-    s_lo, s_hi = slopes(v)
-    nodes = y0 * 12 + 5.5 + 12.0 * np.arange(-1, n + 1)
-    values = np.concatenate([[v[0] - s_lo[0]], v, [v[-1] + s_hi[-1]]])
-    return np.interp(np.arange(first, last + 1), nodes, values)
+        for i in range(n):
+            d[i] = 1.0 + h1[i] - h2[i]
+            b[i] = resid[i]
+        for i in range(n - 1):
+            du[i] = h2[i]
+            dl[i] = -h1[i + 1]
+        if has_lead:  # s_lo[0] = lead, fixed
+            d[0] -= h1[0]
+        else:  # s_lo[0] = v[1] - v[0]
+            d[0] -= 2.0 * h1[0]
+            du[0] += h1[0]
+        d[n - 1] += 2.0 * h2[n - 1]  # s_hi[-1] = v[-1] - v[-2]
+        dl[n - 2] -= h2[n - 1]
+        _solve_tridiagonal(dl, d, du, b)
+        for i in range(n):
+            v[i] = v[i] - b[i]
+    _node_slopes(v, lead, has_lead, s_lo, s_hi)
+    values = np.empty(n + 2)
+    values[0] = v[0] - s_lo[0]
+    values[1 : n + 1] = v
+    values[n + 1] = v[n - 1] + s_hi[n - 1]
+    return values
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c rounded once (a fused multiply-add)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+
+    return types.float64(types.float64, types.float64, types.float64), codegen
+
+
+@kernel
+def _moment(e, c):
+    """The sum of e[k] * c[k] over six months, added up as numpy's `e @ c` (OpenBLAS's dgemv
+    on AVX2 machines) adds it for a matrix of several rows: the same value to the last bit."""
+    head = (e[0] * c[0] + e[2] * c[2]) + (e[1] * c[1] + e[3] * c[3])
+    return head + _fma(e[4], c[4], e[5] * c[5])
+
+
+@kernel
+def _node_slopes(v, lead, has_lead, s_lo, s_hi):
+    """Slopes (per year) of the log level before and after each node (into `s_lo`, `s_hi`)."""
+    n = len(v)
+    if n == 1:
+        s_lo[0] = lead if has_lead else 0.0
+        s_hi[0] = s_lo[0]
+        return
+    for i in range(n - 1):
+        s_lo[i + 1] = v[i + 1] - v[i]
+        s_hi[i] = s_lo[i + 1]
+    s_lo[0] = lead if has_lead else s_lo[1]
+    s_hi[n - 1] = s_hi[n - 2]
+
+
+@kernel
+def _solve_tridiagonal(dl, d, du, b):
+    """Solves the tridiagonal system (sub-diagonal dl[:-1], diagonal d, super-diagonal du[:-1])
+    for one right-hand side `b`, in place, by LAPACK dgtsv's elimination with partial pivoting
+    (the same operations in the same order; a zero pivot gives inf or nan)."""
+    n = len(d)
+    for i in range(n - 1):
+        if abs(d[i]) >= abs(dl[i]):
+            fact = dl[i] / d[i]
+            d[i + 1] = d[i + 1] - fact * du[i]
+            b[i + 1] = b[i + 1] - fact * b[i]
+            dl[i] = 0.0
+        else:
+            fact = d[i] / dl[i]
+            d[i] = dl[i]
+            temp = d[i + 1]
+            d[i + 1] = du[i] - fact * temp
+            if i < n - 2:
+                dl[i] = du[i + 1]
+                du[i + 1] = -fact * dl[i]
+            du[i] = temp
+            temp = b[i]
+            b[i] = b[i + 1]
+            b[i + 1] = temp - fact * b[i + 1]
+    b[n - 1] = b[n - 1] / d[n - 1]
+    if n > 1:
+        b[n - 2] = (b[n - 2] - du[n - 2] * b[n - 1]) / d[n - 2]
+    for i in range(n - 3, -1, -1):
+        b[i] = (b[i] - du[i] * b[i + 1] - dl[i] * b[i + 2]) / d[i]

@@ -123,10 +123,10 @@ def build_network(
     col_limit = 2.0 * col_target
     if supplier_cap is not None:
         col_limit = np.minimum(col_limit, supplier_cap * supplier_capacity)
-    to_market = balance(indptr, indices, data, row_target, col_target, col_limit, sweeps)
+    buyer = np.repeat(np.arange(n), np.diff(indptr))
+    to_market = balance(indptr, indices, data, buyer, row_target, col_target, col_limit, sweeps)
     flow = sp.csr_array((data, indices, indptr), shape=(n, n))
     market = to_market[:, None] * market_mix[None, :]
-    buyer = np.repeat(np.arange(n), np.diff(indptr))
     return SupplierNetwork(shares=flow, market=market, buyer=buyer)
 
 
@@ -254,30 +254,42 @@ def draw_pattern(cdf, u, draws_per_buyer):
 
 
 @kernel
-def balance(indptr, indices, data, row_target, col_target, col_limit, sweeps):
+def balance(indptr, indices, data, buyer, row_target, col_target, col_limit, sweeps):
     """Sinkhorn scaling of `data` (in place) toward the row and column targets, then the cap:
     no supplier receives by name more than `col_limit`, and rows are scaled to shares of
     the larger of what they buy by name and their target. Returns each row's share left to the
     sector markets.
 
-    Each sweep scales rows then columns. The loop is arranged so one pass over a row applies the
-    previous sweep's column factors and sums the row, and a second applies the row factor and adds
-    to the column sums: the same operations in the same order as sweeping separately.
+    Each sweep scales rows then columns: one pass over the stored shares applies the previous
+    sweep's column factors and sums each row, and a second applies the row factors and adds to the
+    column sums: the same operations in the same order as sweeping separately, row by row. The
+    passes run over the shares as one array (`buyer`: the row of each), with no branch at a row's
+    end, so a row's sum is kept with a select rather than a loop per row.
     """
     n = len(indptr) - 1
+    nnz = len(data)
+    starts_row = np.zeros(nnz, dtype=np.bool_)
+    for i in range(n):
+        if indptr[i] < indptr[i + 1]:
+            starts_row[indptr[i]] = True
     col_factor = np.ones(len(col_target))
     col_sum = np.zeros(len(col_target))
+    row_sum = np.zeros(n)  # stays zero for a row without stored shares
+    row_factor = np.empty(n)
     for _ in range(sweeps):
-        col_sum[:] = 0.0
+        total = 0.0
+        for j in range(nnz):
+            x = data[j] * col_factor[indices[j]]
+            data[j] = x
+            total = x if starts_row[j] else total + x
+            row_sum[buyer[j]] = total  # the last store of a row leaves its sum
         for i in range(n):
-            total = 0.0
-            for j in range(indptr[i], indptr[i + 1]):
-                data[j] *= col_factor[indices[j]]
-                total += data[j]
-            factor = row_target[i] / (total if total > 0.0 else 1.0)
-            for j in range(indptr[i], indptr[i + 1]):
-                data[j] *= factor
-                col_sum[indices[j]] += data[j]
+            row_factor[i] = row_target[i] / (row_sum[i] if row_sum[i] > 0.0 else 1.0)
+        col_sum[:] = 0.0
+        for j in range(nnz):
+            x = data[j] * row_factor[buyer[j]]
+            data[j] = x
+            col_sum[indices[j]] += x
         for c in range(len(col_target)):
             col_factor[c] = col_target[c] / (col_sum[c] if col_sum[c] > 0.0 else 1.0)
     for j in range(len(data)):

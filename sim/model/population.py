@@ -17,6 +17,7 @@ from sim.inputs.names import EXPORT_PARTNERS, PARTNERS, SECTORS, population_spec
 from sim.inputs.parameters import Parameters
 from sim.model.defence import BaseYearDefence
 from sim.model.firms import ADOPTED, INELIGIBLE, NOT_ADOPTED, FirmState
+from sim.model.kernels import kernel
 from sim.model.network import SupplierNetwork, build_network, market_weights, orders_received
 
 US = PARTNERS.index("US")
@@ -242,9 +243,10 @@ def synthesise(
         export_intensity=exports / sales,
     )
     sme = ~is_anchor
+    median_employment = float(np.median(sme_employment))
     entrant = EntrantTemplate(
         sector_share=firm_share,
-        median_employment=float(np.median(sme_employment)),
+        median_employment=median_employment,
         labour_productivity=sector_median(sme_sector, (gross / employment)[sme]),
         partner_mix=sector_mean_rows(sme_sector, base_final[sme] / sales[sme, None]),
         wage=sector_mean(sme_sector, wage[sme]),
@@ -257,7 +259,7 @@ def synthesise(
         network=network,
         entrant=entrant,
         anchor_ids=tuple(a["id"] for a in anchors),
-        reference_employment=float(np.median(sme_employment)),
+        reference_employment=median_employment,
         base_year_totals=totals,
         scale=scale,
     )
@@ -373,25 +375,93 @@ def adoption_gains(
 
 
 def weighted_sample(rng: np.random.Generator, weight: np.ndarray, k: int) -> np.ndarray:
-    """k distinct indices drawn with probability proportional to `weight` (Efraimidis-Spirakis)."""
-    u = rng.random(len(weight))
-    keys = np.where(weight > 0, np.log(u) / np.where(weight > 0, weight, 1.0), -np.inf)
-    return np.argsort(-keys, kind="stable")[:k]
+    """k distinct indices drawn with probability proportional to `weight` (Efraimidis-Spirakis):
+    the k largest keys log(u) / weight, in decreasing order, ties to the lower index."""
+    return top_keys_kernel(rng.random(len(weight)), weight, k)
 
 
 def sector_mean(sector: np.ndarray, values: np.ndarray) -> np.ndarray:
-    count = np.bincount(sector, minlength=len(SECTORS))
-    return np.bincount(sector, weights=values, minlength=len(SECTORS)) / np.maximum(count, 1)
+    return sector_means_kernel(sector, values[:, None], len(SECTORS))[:, 0]
 
 
 def sector_median(sector: np.ndarray, values: np.ndarray) -> np.ndarray:
-    return np.array(
-        [
-            np.median(values[sector == s]) if (sector == s).any() else 0.0
-            for s in range(len(SECTORS))
-        ]
-    )
+    """The median of `values` in each sector (zero for a sector without firms)."""
+    return sector_median_kernel(sector, values, len(SECTORS))
 
 
 def sector_mean_rows(sector: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    return np.stack([sector_mean(sector, rows[:, p]) for p in range(rows.shape[1])], axis=1)
+    return sector_means_kernel(sector, rows, len(SECTORS))
+
+
+# --- compiled kernels (conventions: sim.model.kernels) --------------------------------------------
+
+
+@kernel
+def top_keys_kernel(u, weight, k):
+    """`np.argsort(-keys, kind="stable")[:k]` of keys log(u) / weight (minus infinity where the
+    weight is not positive), without sorting them all: the k-th largest key is found by
+    partition, the indices above it (and as many at it as needed, lowest first) are taken, and
+    those are sorted stably."""
+    n = len(u)
+    k = max(0, min(k, n))
+    keys = np.empty(n)
+    for i in range(n):
+        keys[i] = np.log(u[i]) / weight[i] if weight[i] > 0 else -np.inf
+    if k == 0:
+        return np.empty(0, dtype=np.int64)
+    threshold = -np.partition(-keys, k - 1)[k - 1]
+    chosen = np.empty(k, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        if keys[i] > threshold:
+            chosen[m] = i
+            m += 1
+    for i in range(n):
+        if m == k:
+            break
+        if keys[i] == threshold:
+            chosen[m] = i
+            m += 1
+    order = np.argsort(-keys[chosen], kind="mergesort")
+    return chosen[order]
+
+
+@kernel
+def sector_means_kernel(sector, values, sectors):
+    """The mean of each column of `values` by sector (zero for a sector without firms), the sums
+    in firm order as `np.bincount` makes them."""
+    total = np.zeros((sectors, values.shape[1]))
+    count = np.zeros(sectors, dtype=np.int64)
+    for i in range(len(sector)):
+        count[sector[i]] += 1
+        for p in range(values.shape[1]):
+            total[sector[i], p] += values[i, p]
+    for s in range(sectors):
+        for p in range(values.shape[1]):
+            total[s, p] /= max(count[s], 1)
+    return total
+
+
+@kernel
+def sector_median_kernel(sector, values, sectors):
+    """`np.median` of the values of each sector: the middle value, or the mean of the middle two."""
+    count = np.zeros(sectors, dtype=np.int64)
+    for i in range(len(sector)):
+        count[sector[i]] += 1
+    out = np.zeros(sectors)
+    for s in range(sectors):
+        if count[s] == 0:
+            continue
+        mine = np.empty(count[s])
+        m = 0
+        for i in range(len(sector)):
+            if sector[i] == s:
+                mine[m] = values[i]
+                m += 1
+        mine.sort()
+        half = count[s] // 2
+        if count[s] % 2 == 1:
+            out[s] = mine[half]
+        else:
+            out[s] = (mine[half - 1] + mine[half]) / 2.0
+    return out

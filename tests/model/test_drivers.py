@@ -7,6 +7,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.linalg import solve_banded
 from scipy.stats import norm
 
 from sim.analysis import drivers_record as rec
@@ -355,6 +356,81 @@ def test_monthly_level_needs_every_growth():
         d.monthly_log_level({2025: 0.01, 2027: 0.02}, "2025-01", "2027-12")
     flat = d.monthly_log_level(([2024], [0.0]), "2024-01", "2024-12")
     assert np.allclose(flat, 0.0)
+
+
+def _numpy_log_level_nodes(target, lead):
+    """The node values as numpy and scipy computed them before `d.log_level_nodes` (the Newton
+    steps with `scipy.linalg.solve_banded`); `lead` None: no growth of the first year."""
+    n = len(target)
+
+    def slopes(v):
+        if n == 1:
+            s = np.array([lead if lead is not None else 0.0])
+            return s, s
+        diff = np.diff(v)
+        return np.concatenate([[lead if lead is not None else diff[0]], diff]), np.append(
+            diff, diff[-1]
+        )
+
+    v = target.copy()
+    for _ in range(30):
+        s_lo, s_hi = slopes(v)
+        e_lo, e_hi = np.exp(np.outer(s_lo, d._C_LOW)), np.exp(np.outer(s_hi, d._C_HIGH))
+        total = e_lo.sum(1) + e_hi.sum(1)
+        resid = v + np.log(total / 12.0) - target
+        if np.abs(resid).max() < 1e-14:
+            break
+        if n == 1:
+            v = v - resid
+            continue
+        h1, h2 = (e_lo @ d._C_LOW) / total, (e_hi @ d._C_HIGH) / total
+        diag, upper, lower = 1.0 + h1 - h2, h2[:-1].copy(), -h1[1:].copy()
+        if lead is None:
+            diag[0] -= 2.0 * h1[0]
+            upper[0] += h1[0]
+        else:
+            diag[0] -= h1[0]
+        diag[-1] += 2.0 * h2[-1]
+        lower[-1] -= h2[-1]
+        band = np.zeros((3, n))
+        band[0, 1:], band[1], band[2, :-1] = upper, diag, lower
+        v = v - solve_banded((1, 1), band, resid)
+    s_lo, s_hi = slopes(v)
+    return np.concatenate([[v[0] - s_lo[0]], v, [v[-1] + s_hi[-1]]])
+
+
+def test_log_level_nodes_kernel_matches_numpy():
+    """The compiled Newton steps give the nodes numpy and LAPACK gave, to the last bit where
+    the machine's numpy uses the dgemv it reproduces (else to rounding)."""
+    rng = np.random.default_rng(11)
+    exact = 0
+    for trial in range(400):
+        n = 1 + trial % 17
+        target = np.concatenate(
+            [[0.0], np.cumsum(rng.normal(0.02, [0.01, 0.1, 0.5][trial % 3], n - 1))]
+        )
+        target -= target[rng.integers(n)]
+        lead = None if trial % 4 == 0 else float(rng.normal(0.02, 0.2))
+        want = _numpy_log_level_nodes(target, lead)
+        got = d.log_level_nodes(
+            target, 0.0 if lead is None else lead, lead is not None, d._C_LOW, d._C_HIGH
+        )
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-13)
+        exact += np.array_equal(got, want)
+    assert exact >= 390  # all, on the machines the model was timed on
+
+
+def test_solve_tridiagonal_kernel():
+    rng = np.random.default_rng(3)
+    for n in (2, 3, 5, 9):
+        for _ in range(20):
+            dl, diag, du = rng.normal(size=n), rng.normal(size=n) + 0.5, rng.normal(size=n)
+            b = rng.normal(size=n)
+            dense = np.diag(diag) + np.diag(du[:-1], 1) + np.diag(dl[:-1], -1)
+            want = np.linalg.solve(dense, b)
+            x = b.copy()
+            d._solve_tridiagonal(dl.copy(), diag.copy(), du.copy(), x)
+            np.testing.assert_allclose(x, want, rtol=1e-8, atol=1e-10)
 
 
 # --- scoring ------------------------------------------------------------------------------------
