@@ -4,8 +4,9 @@
 here, in one loop over the firm slots, instead of one numpy call per action (each costing a few
 microseconds of overhead over a few thousand rows). Each kernel is the composition of the pure
 rules of `sim.model.rules` it replaces, in the same order and with the same operations; the
-docstrings name them, and `tests/model/test_month_kernels.py` checks every kernel against them on
-small arrays, and a whole run against the month stepped with the numpy rules.
+docstrings name them. `tests/model/test_month_kernels.py` checks every kernel against the rules
+composed as the step composed them, on small arrays; `tests/model/test_reference.py` checks whole
+runs against the firm-by-firm reference model.
 
 Where a result is a sum over firms, the kernel adds firm by firm; numpy adds in another order, so
 sums agree to rounding (about 1e-16 relative), not bit for bit.
