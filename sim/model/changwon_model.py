@@ -160,7 +160,8 @@ class ChangwonModel(mesa.Model):
         self.reference_employment = population.reference_employment
         self.firms_created = self.firms.slots
         self.base_firms = self.firms.slots
-        # Room for two years of entrants at a time: growing the arrays is costly.
+        # Room for two more years of entrants whenever the slots run out: growing the arrays is
+        # costly, so the period's expected entrants get their slots at the start (below).
         self.slot_buffer = max(24, int(2 * params.entry_rate * self.firms.slots))
         # The order book: the scenario's and the pipeline's orders are added as they are signed.
         self.defence_work = environment.defence_work.copy()
@@ -246,6 +247,8 @@ class ChangwonModel(mesa.Model):
         self.indicators = np.zeros((n_months, len(INDICATOR_NAMES)))
         self.ledger = np.zeros((n_months, len(LEDGER)))
         self.now = Month(self.firms.slots)
+        expected = params.entry_rate / 12.0 * self.firms.slots * n_months
+        self.make_room(int(expected + 4.0 * math.sqrt(expected)) + self.slot_buffer)
 
     # --- one month -------------------------------------------------------------------------------
 

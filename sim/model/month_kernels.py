@@ -264,10 +264,10 @@ def settle_and_finance(
 ):
     """Step 5 up to who leaves, for the firms in slots 0..n-1.
 
-    - Accounts (`rules.purchases`, as `ChangwonModel.settle_accounts` did): in-complex deliveries
-      of last month's orders at the suppliers' fill rates (`network.supplier_fill_kernel`, the
-      same loop), inputs bought outside, value added, wages, fixed costs, profit to cash, payouts
-      leave; next month's orders.
+    - Accounts (`rules.purchases`): in-complex deliveries of last month's orders at the
+      suppliers' fill rates (`network.supplier_fill_kernel`, the same loop), inputs bought
+      outside, value added, wages, fixed costs, profit to cash, payouts leave; next month's
+      orders.
     - Export-support credit (`rules.support_credit`) while support is active: exporters to the
       US with negative cash draw what they lack from `credit_left`, pro rata if it is short.
     - Who leaves: distress for `exit_after` months below the line (`rules.distress_count`), or the
@@ -394,14 +394,12 @@ def employment_and_adoption(
     """Steps 6 and 7 (adoption decisions) for the firms in slots 0..n-1; the month's entrants are
     slots `entrants_from`..n-1 and the firms of the month's start 0..n_start-1.
 
-    - Output per worker and wages rise by the trend's monthly factor, the entrant template's too
-      (`raise_output_per_worker`).
+    - Output per worker and wages rise by the trend's monthly factor, the entrant template's too.
     - Employment moves toward what output needs (`rules.labour_needed`, `rules.adjust_toward`);
       entrants start at their size; a firm that has left employs no one.
-    - Adoption (`ChangwonModel.adopt_ai_factories` before): firms of the month's start that can
-      adopt and whose exponential draw is below the largest rate a subsidy could give
-      ((p + q) x boost / 12 x propensity) are examined; their peers' adoption
-      (`peer_adoption_share`), Bass rate (`rules.adoption_rate`) and cost (`rules.adoption_cost`);
+    - Adoption: firms of the month's start that can adopt and whose exponential draw is below the largest rate a subsidy could give
+      ((p + q) x boost / 12 x propensity) are examined; their peers' adoption (the sector's
+      share and, weighted, their suppliers' and markets'), Bass rate (`rules.adoption_rate`) and cost (`rules.adoption_cost`);
       when the programme offers slots (`offering`), the keenest applicants who can pay their part
       (lowest draw over rate, ties in slot order) take them; others adopt unaided when their draw
       is below their rate and they can pay.
