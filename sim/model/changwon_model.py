@@ -160,9 +160,10 @@ class ChangwonModel(mesa.Model):
         self.reference_employment = population.reference_employment
         self.firms_created = self.firms.slots
         self.base_firms = self.firms.slots
-        # Room for two more years of entrants whenever the slots run out: growing the arrays is
-        # costly, so the period's expected entrants get their slots at the start (below).
-        self.slot_buffer = max(24, int(2 * params.entry_rate * self.firms.slots))
+        # Growing the arrays is costly: when the slots run out (at the first entry), room is made
+        # for the entrants the whole period would bring at half as many again as today's firms.
+        expected = 1.5 * params.entry_rate / 12.0 * self.firms.slots * len(environment.months)
+        self.slot_buffer = max(24, int(expected + 4.0 * math.sqrt(expected)))
         # The order book: the scenario's and the pipeline's orders are added as they are signed.
         self.defence_work = environment.defence_work.copy()
         self.defence_deliveries = environment.defence_deliveries.copy()
@@ -247,8 +248,6 @@ class ChangwonModel(mesa.Model):
         self.indicators = np.zeros((n_months, len(INDICATOR_NAMES)))
         self.ledger = np.zeros((n_months, len(LEDGER)))
         self.now = Month(self.firms.slots)
-        expected = params.entry_rate / 12.0 * self.firms.slots * n_months
-        self.make_room(int(expected + 4.0 * math.sqrt(expected)) + self.slot_buffer)
 
     # --- one month -------------------------------------------------------------------------------
 
