@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
@@ -285,6 +286,11 @@ class DriverModel:
         """Scale matrix of the inverse-Wishart posterior of the innovation covariance."""
         return PRIOR_YEARS * np.eye(len(EQUATIONS)) + self.scatter
 
+    @cached_property
+    def _inverse_scale_factor(self) -> np.ndarray:
+        """Cholesky factor of the inverse of `correlation_scale`: the same for every draw."""
+        return np.linalg.cholesky(np.linalg.inv(self.correlation_scale))
+
     @property
     def correlation_df(self) -> int:
         """Posterior degrees of freedom: common years + prior (p + 1 + PRIOR_YEARS)."""
@@ -330,14 +336,14 @@ class DriverModel:
                 coef = _bound_phi(coef, cov)
             a[i], phi[i] = coef
         s_d = math.sqrt(self.deviation_ssr / rng.chisquare(self.deviation_n))
-        cov = _inverse_wishart(self.correlation_df, self.correlation_scale, rng)
+        cov = _inverse_wishart(self.correlation_df, self._inverse_scale_factor, rng)
         return DriverParameters(a, phi, sigma, s_d, np.linalg.cholesky(_correlation(cov)))
 
 
-def _inverse_wishart(df: int, scale: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A draw from the inverse-Wishart(df, scale) (Bartlett decomposition of its inverse)."""
-    p = len(scale)
-    low = np.linalg.cholesky(np.linalg.inv(scale))
+def _inverse_wishart(df: int, low: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A draw from the inverse-Wishart(df, scale) (Bartlett decomposition of its inverse), `low`
+    the Cholesky factor of the inverse of the scale matrix."""
+    p = len(low)
     bart = np.tril(rng.standard_normal((p, p)), -1)
     bart[np.diag_indices(p)] = np.sqrt(rng.chisquare(df - np.arange(p)))
     lb = low @ bart

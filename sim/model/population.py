@@ -150,7 +150,7 @@ def synthesise(
     gross = sales / (1.0 - defect)
     in_complex_orders = params.in_complex_input_share * params.input_share * gross
     supplier_capacity = np.where(is_anchor, 0.0, sales)
-    median_gross = np.median(gross)
+    median_gross = median_kernel(gross)
     suppliers_per_buyer = np.clip(
         np.rint(params.suppliers_per_firm * (gross / median_gross) ** 0.25), 1, 200
     ).astype(int)
@@ -243,7 +243,7 @@ def synthesise(
         export_intensity=exports / sales,
     )
     sme = ~is_anchor
-    median_employment = float(np.median(sme_employment))
+    median_employment = median_kernel(sme_employment)
     entrant = EntrantTemplate(
         sector_share=firm_share,
         median_employment=median_employment,
@@ -444,7 +444,7 @@ def sector_means_kernel(sector, values, sectors):
 
 @kernel
 def sector_median_kernel(sector, values, sectors):
-    """`np.median` of the values of each sector: the middle value, or the mean of the middle two."""
+    """`np.median` of the values of each sector (zero for a sector without firms)."""
     count = np.zeros(sectors, dtype=np.int64)
     for i in range(len(sector)):
         count[sector[i]] += 1
@@ -458,10 +458,16 @@ def sector_median_kernel(sector, values, sectors):
             if sector[i] == s:
                 mine[m] = values[i]
                 m += 1
-        mine.sort()
-        half = count[s] // 2
-        if count[s] % 2 == 1:
-            out[s] = mine[half]
-        else:
-            out[s] = (mine[half - 1] + mine[half]) / 2.0
+        out[s] = median_kernel(mine)
     return out
+
+
+@kernel
+def median_kernel(values):
+    """`np.median` of a non-empty array without NaN: the middle value, or the mean of the
+    middle two (found by partition, not by sorting)."""
+    half = len(values) // 2
+    parted = np.partition(values, half)
+    if len(values) % 2 == 1:
+        return parted[half]
+    return (parted[:half].max() + parted[half]) / 2.0

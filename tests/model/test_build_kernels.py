@@ -183,3 +183,11 @@ def test_sector_means_and_medians_are_numpys():
         want = [np.median(rows[sector == s, 0]) if count[s] else 0.0 for s in range(sectors)]
         got = population.sector_median_kernel(sector, rows[:, 0].copy(), sectors)
         assert np.array_equal(got, want)
+
+
+def test_median_kernel_is_numpys_median():
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 3, 4, 10, 11, 3210):
+        values = rng.lognormal(0, 1, n)
+        values[: n // 3] = values[0]  # ties
+        assert population.median_kernel(values) == np.median(values)
