@@ -40,10 +40,12 @@ def add_run_command(subparsers) -> argparse.ArgumentParser:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    from sim.ensemble.execution import start_local_workers_early
     from sim.inputs.scenario_files import load_scenario
 
     scenario = load_scenario(args.scenario)
     check_out_folder(args.out, scenario.name)
+    start_local_workers_early(args.workers, args.scheduler)
     guard(args, [scenario])
     run = run_scenario(scenario, args, tail=prepare_results if args.no_figures else prepare_figures)
     from sim.ensemble.tables import annual_summary

@@ -32,7 +32,6 @@ from sim.ensemble.lifeline import (
     stop_workers,
 )
 from sim.ensemble.locks import JobLock
-from sim.ensemble.replicate import run_replicate
 from sim.inputs.calendar import format_month
 from sim.model.indicators import INDICATOR_NAMES
 
@@ -59,6 +58,10 @@ def run_chunk(
 ) -> tuple[np.ndarray, list[dict[str, float]]]:
     """Indicators of a run of consecutive replicates, (replicates, months, indicators), and the
     inputs drawn for each (`ReplicateResult.inputs`)."""
+    # Imported here, where the replicates run: the process that hands chunks to worker
+    # processes never needs the model (Mesa and the compiled kernels take seconds to load).
+    from sim.ensemble.replicate import run_replicate
+
     results = [run_replicate(scenario, seed, r, fixed_parameters) for r in replicates]
     return np.stack([r.indicators for r in results]), [r.inputs for r in results]
 
@@ -342,6 +345,14 @@ def _quiet_dask_logs() -> None:
     names = [n for n in logging.Logger.manager.loggerDict if n.startswith(prefixes)]
     for name in {*prefixes, *names}:  # dask sets levels on its child loggers: set each one
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def start_local_workers_early(workers: int | None, scheduler: str | None) -> None:
+    """Start the forkserver of local worker processes now, if `make_executor` will use it: it
+    imports the model and loads its kernels (seconds) while this process reads and checks the
+    job. It stops with this process, whatever happens next."""
+    if not scheduler and (workers or default_workers()) > 1:
+        forkserver()
 
 
 def make_executor(workers: int | None, scheduler: str | None) -> Executor:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.inputs.names import PARTNERS, SECTORS
-from sim.model.month_kernels import month_totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +172,10 @@ def month_indicators(model, now) -> tuple[np.ndarray, float]:
     exports are final sales abroad at their won prices, re-routed sales, and defence deliveries,
     which customs records at delivery (output is recognised earlier, as the work is done).
     """
+    # Imported here: the indicators' names and annual sums serve processes that never step a
+    # model, and need not load numba.
+    from sim.model.month_kernels import month_totals
+
     f, p, env = model.firms, model.params, model.env
     k = now.k
     totals, by_partner, by_sector_production, by_sector_exports, by_sector_jobs = month_totals(

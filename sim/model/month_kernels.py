@@ -397,9 +397,10 @@ def employment_and_adoption(
     - Output per worker and wages rise by the trend's monthly factor, the entrant template's too.
     - Employment moves toward what output needs (`rules.labour_needed`, `rules.adjust_toward`);
       entrants start at their size; a firm that has left employs no one.
-    - Adoption: firms of the month's start that can adopt and whose exponential draw is below the largest rate a subsidy could give
-      ((p + q) x boost / 12 x propensity) are examined; their peers' adoption (the sector's
-      share and, weighted, their suppliers' and markets'), Bass rate (`rules.adoption_rate`) and cost (`rules.adoption_cost`);
+    - Adoption: firms of the month's start that can adopt and whose exponential draw is below
+      the largest rate a subsidy could give ((p + q) x boost / 12 x propensity) are examined;
+      their peers' adoption (the sector's share and, weighted, their suppliers' and markets'),
+      Bass rate (`rules.adoption_rate`) and cost (`rules.adoption_cost`);
       when the programme offers slots (`offering`), the keenest applicants who can pay their part
       (lowest draw over rate, ties in slot order) take them; others adopt unaided when their draw
       is below their rate and they can pay.
