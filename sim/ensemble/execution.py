@@ -351,7 +351,7 @@ def start_local_workers_early(workers: int | None, scheduler: str | None) -> Non
     """Start the forkserver of local worker processes now, if `make_executor` will use it: it
     imports the model and loads its kernels (seconds) while this process reads and checks the
     job. It stops with this process, whatever happens next."""
-    if not scheduler and (workers or default_workers()) > 1:
+    if not scheduler and (workers or default_workers()) > 1:  # as `make_executor` decides
         forkserver()
 
 

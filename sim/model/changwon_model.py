@@ -19,21 +19,13 @@ import numpy as np
 
 from sim.inputs.names import PARTNERS, SECTORS, anchor_ids, population_spec
 from sim.inputs.parameters import Parameters
-from sim.model import rules
+from sim.model import demography, month_kernels, rules
 from sim.model.defence import pipeline_order, schedule
-from sim.model.demography import close_firms, customers_index, place_entrants
 from sim.model.draws import MonthDraws, draw_month, month_generator, month_key
 from sim.model.environment import Environment
 from sim.model.firms import ADOPTED, ADOPTING, INELIGIBLE, FirmState
 from sim.model.indicators import INDICATOR_NAMES, month_indicators
-from sim.model.month_kernels import (
-    FLOWS,
-    SETTLED,
-    demand_and_production,
-    employment_and_adoption,
-    ramp_adoption,
-    settle_and_finance,
-)
+from sim.model.month_kernels import FLOWS, SETTLED
 from sim.model.network import market_weights
 from sim.model.population import Population, stationary_sd
 
@@ -212,7 +204,7 @@ class ChangwonModel(mesa.Model):
         )
         shares = self.network.shares
         # Each supplier's customers (positions of the links naming it): an exit visits its own.
-        self.customer_ptr, self.customer_links = customers_index(
+        self.customer_ptr, self.customer_links = demography.customers_index(
             shares.indptr, shares.indices, self.firms.slots
         )
         # What does not depend on the firms, month by month: won per real unit sold by sector
@@ -318,7 +310,7 @@ class ChangwonModel(mesa.Model):
         now, f, p, env, net = self.now, self.firms, self.params, self.env, self.network
         k = now.k
         shares = net.shares
-        demand_and_production(
+        month_kernels.demand_and_production(
             self.firms_created,
             f.sector,
             f.alive,
@@ -363,7 +355,7 @@ class ChangwonModel(mesa.Model):
         now, f, p, net = self.now, self.firms, self.params, self.network
         shares = net.shares
         support = bool(self.env.support_active[now.k])
-        sums, now.leaving = settle_and_finance(
+        sums, now.leaving = month_kernels.settle_and_finance(
             self.firms_created,
             f.sector,
             f.alive,
@@ -401,7 +393,7 @@ class ChangwonModel(mesa.Model):
         now.exits = len(now.leaving)
         if not now.exits:
             return
-        exit_cash = close_firms(
+        exit_cash = demography.close_firms(
             now.leaving,
             f.sector,
             f.alive,
@@ -447,7 +439,7 @@ class ChangwonModel(mesa.Model):
         shares = net.shares
         self.labour_trend *= self.labour_trend_step
         offering = bool(env.programme_active[k]) and self.slots_left >= 1.0
-        paid, granted = employment_and_adoption(
+        paid, granted = month_kernels.employment_and_adoption(
             len(draws.adoption_u),
             self.firms_created,
             now.entrants_from,
@@ -493,7 +485,7 @@ class ChangwonModel(mesa.Model):
 
     def ramp_adoption_effects(self) -> None:
         f, p = self.firms, self.params
-        ramp_adoption(
+        month_kernels.ramp_adoption(
             self.firms_created,
             f.adoption,
             f.adoption_month,
@@ -575,7 +567,7 @@ class ChangwonModel(mesa.Model):
     def place_entrants(self, first: int, draws: MonthDraws) -> float:
         """Initialise the entrants' rows from slot `first`; returns the cash they bring in."""
         f, t = self.firms, self.entrant
-        return place_entrants(
+        return demography.place_entrants(
             first,
             draws.entrant_sector_u,
             draws.entrant_noise,

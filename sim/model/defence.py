@@ -112,15 +112,6 @@ def schedule(
     return Schedule(work, deliveries, signed, opening)
 
 
-def _rates(span: np.ndarray, months: np.ndarray, krw_per_usd: np.ndarray, currency: str):
-    """Won per unit of a contract's currency in the months `span`: the exchange rate of each
-    month for dollars, held at the period's first or last rate outside it; one for won."""
-    if currency != "USD":
-        return np.ones(len(span))
-    first = int(months[0])
-    return krw_per_usd[np.clip(span - first, 0, len(months) - 1)]
-
-
 @dataclass(frozen=True, slots=True)
 class BaseYearDefence:
     """The order book in the population's base year, monthly averages: work by anchor (real, at
@@ -373,7 +364,8 @@ def schedule_kernel(
 
 @kernel
 def _rate(month, first_month, n, krw_per_usd, usd):
-    """`_rates` of one month."""
+    """Won per unit of a contract's currency in `month`: the month's exchange rate for dollars
+    (`usd`), held at the period's first or last rate outside it; one for won."""
     if not usd:
         return 1.0
     return krw_per_usd[min(max(month - first_month, 0), n - 1)]

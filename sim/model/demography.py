@@ -48,7 +48,7 @@ def churn_factor(pool, change):
     for s in range(pool.shape[0]):
         for j in range(pool.shape[1]):
             if pool[s, j] > 0:
-                factor[s, j] = max(0.0, 1.0 + change[s, j] / pool[s, j])
+                factor[s, j] = np.maximum(0.0, 1.0 + change[s, j] / pool[s, j])
     return factor
 
 
@@ -252,8 +252,8 @@ def place_entrants(
         distress_months[i] = 0
         adoption[i] = NOT_ADOPTED
         gain_productivity[i] = productivity_gain * small * draws[0]
-        gain_defects[i] = min(0.95, defect_reduction * draws[1])
-        gain_cost[i] = min(0.5, unit_cost_reduction * draws[2])
+        gain_defects[i] = np.minimum(0.95, defect_reduction * draws[1])
+        gain_cost[i] = np.minimum(0.5, unit_cost_reduction * draws[2])
         export_intensity[i] = template_export_intensity[s]
         may_exit[i] = True
         sector_candidates[s] += 1

@@ -8,8 +8,12 @@ docstrings name them. `tests/model/test_month_kernels.py` checks every kernel ag
 composed as the step composed them, on small arrays; `tests/model/test_reference.py` checks whole
 runs against the firm-by-firm reference model.
 
-Where a result is a sum over firms, the kernel adds firm by firm; numpy adds in another order, so
-sums agree to rounding (about 1e-16 relative), not bit for bit.
+Minima and maxima of numbers are numpy's (`np.minimum`, `np.maximum`), as in the rules: a NaN
+passes through them (Python's `min` and `max` would drop it), so a run stops where state went
+wrong.
+
+Where a result is a sum over firms, the kernel adds firm by firm; numpy adds in another order,
+so sums agree to rounding (about 1e-16 relative), not bit for bit.
 
 The month's flows by firm (`Month` of `sim.model.changwon_model`) are the rows of one array,
 `flows`, indexed by the constants below, plus `final` (slots x partners): kernels take two
@@ -206,7 +210,7 @@ def demand_and_production(
         defence = defence_krw / price
         demand = total + diverted[i] + network[i] + defence
         keep = 1.0 - defect_rate[i]
-        gross = min(demand / keep, capacity[i] * productivity[i])
+        gross = np.minimum(demand / keep, capacity[i] * productivity[i])
         sales = gross * keep
         fill = (sales / demand if demand > 0 else 1.0) * here
         flows[DEFENCE, i] = defence
@@ -294,13 +298,13 @@ def settle_and_finance(
             on_markets += market[i, s] * market_fill[s]
         delivered = orders[i] * (named + on_markets)
         inputs = flows[INPUTS, i]
-        bought = delivered + max(0.0, inputs - delivered)
+        bought = delivered + np.maximum(0.0, inputs - delivered)
         revenue = flows[REVENUE, i]
         value_added = revenue - bought * price
         wages = employment[i] * wage[i] * price
         fixed = fixed_cost[i] * price
         profit = value_added - wages - fixed
-        payout = payout_rate * max(profit, 0.0)
+        payout = payout_rate * np.maximum(profit, 0.0)
         cash[i] = cash[i] + profit - payout
         orders[i] = in_complex_input_share * inputs
         flows[VALUE_ADDED, i] = value_added
@@ -320,9 +324,9 @@ def settle_and_finance(
         need = 0.0
         for i in range(n):
             if alive[i] and us_exporter[i]:
-                need += max(0.0, -cash[i])
+                need += np.maximum(0.0, -cash[i])
         if need > 0.0 and credit_left > 0.0:
-            ratio = min(1.0, credit_left / need)
+            ratio = np.minimum(1.0, credit_left / need)
             for i in range(n):
                 if alive[i] and us_exporter[i] and cash[i] < 0.0:
                     credit = -cash[i] * ratio
@@ -459,8 +463,8 @@ def employment_and_adoption(
         suppliers += on_markets
         own = sector_share[sector[i]]
         peers = (1.0 - network_peer_weight) * own + network_peer_weight * suppliers
-        imitation = q * min(1.0, peers / potential)
-        room = min(max((potential - own) / (1.0 - own), 0.0), 1.0)
+        imitation = q * np.minimum(1.0, peers / potential)
+        room = np.minimum(np.maximum((potential - own) / (1.0 - own), 0.0), 1.0)
         rate[c] = (p + imitation) * room * propensity[i] / 12.0
         cost[c] = (cost_base + cost_per_employee * employment[i]) * price
     granted = np.zeros(count, dtype=np.bool_)
@@ -517,7 +521,7 @@ def ramp_adoption(
     for i in range(n):
         if adoption[i] != ADOPTING:
             continue
-        progress = min(max((month - adoption_month[i]) / ramp_months, 0.0), 1.0)
+        progress = np.minimum(np.maximum((month - adoption_month[i]) / ramp_months, 0.0), 1.0)
         productivity[i] = 1.0 + gain_productivity[i] * progress
         defect_rate[i] = base_defect_rate[i] * (1.0 - gain_defects[i] * progress)
         unit_cost[i] = 1.0 - gain_cost[i] * progress

@@ -3,8 +3,8 @@
 Each function computes one rule of the month over all firms at once. The step itself runs them
 fused, firm by firm, in the compiled kernels of `sim.model.month_kernels` and
 `sim.model.demography`, whose docstrings name the rules each composes; the tests check every
-kernel against these functions, and the population and tests use them directly. Real quantities
-are volumes at 2024 prices; `price` turns them into nominal KRW.
+kernel against these functions. Real quantities are volumes at 2024 prices; `price` turns them
+into nominal KRW.
 """
 
 from __future__ import annotations

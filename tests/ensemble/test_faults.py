@@ -28,7 +28,7 @@ import sim.ensemble.execution
 import sim.ensemble.results
 from sim.ensemble.execution import CHUNK_REPLICATES
 from sim.inputs.parameters import PARAMETER_NAMES
-from sim.model import changwon_model
+from sim.model import month_kernels
 from sim.model.drivers import DRIVERS, EQUATIONS
 from sim.model.indicators import INDICATOR_NAMES
 
@@ -399,7 +399,7 @@ def test_a_worker_killed_mid_run_costs_time_not_results(dask_cluster, tmp_path):
 @pytest.mark.parametrize("poison", [float("nan"), float("inf")], ids=["nan", "inf"])
 def test_a_nan_in_model_state_stops_the_run_naming_where(scenario, tmp_path, monkeypatch, poison):
     """Poison the firms' demand shocks in replicate 1, month 5 (2025-05): the run stops there."""
-    real = changwon_model.demand_and_production
+    real = month_kernels.demand_and_production
     target = 1 * MONTHS + 4  # the kernel runs once a month, replicates one after another
     calls = []
 
@@ -411,7 +411,7 @@ def test_a_nan_in_model_state_stops_the_run_naming_where(scenario, tmp_path, mon
             firm_shock[:] = poison
         return real(*args)
 
-    monkeypatch.setattr(changwon_model, "demand_and_production", poisoned)
+    monkeypatch.setattr(month_kernels, "demand_and_production", poisoned)
     code, out, err = cli(*run_argv(scenario, tmp_path))
     line = one_error_line(err)
     assert code == 1 and out == ""

@@ -13,13 +13,28 @@ def worker_state(_: int) -> dict:
     """What a worker holds when its first task starts."""
     from threadpoolctl import threadpool_info
 
+    from sim.model import demography, month_kernels
     from sim.model.counter_rng import month_draws
     from sim.model.network import balance
 
     return {
         "preloaded": "sim.ensemble.workers" in sys.modules,
         "blas_threads": [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"],
-        "kernels_loaded": bool(month_draws.signatures) and bool(balance.signatures),
+        # Every kernel of the step, those of entry and exit included: loaded before the fork.
+        "kernels_loaded": all(
+            kernel.signatures
+            for kernel in (
+                month_draws,
+                balance,
+                month_kernels.demand_and_production,
+                month_kernels.settle_and_finance,
+                month_kernels.employment_and_adoption,
+                month_kernels.ramp_adoption,
+                month_kernels.month_totals,
+                demography.close_firms,
+                demography.place_entrants,
+            )
+        ),
         "pid": os.getpid(),
     }
 

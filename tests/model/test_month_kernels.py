@@ -179,7 +179,7 @@ def close(actual, expected, what=""):
 
 
 def numpy_demand_and_production(w: SimpleNamespace, diverting: bool) -> dict:
-    """`move_demand_shocks` (firms' part) to `absorb_tariffs` of the numpy step."""
+    """The numpy step's demand, production and tariff absorption, composed from `rules`."""
     shock = w.firm_shock.copy()
     shock[:N] = rules.shock_step(shock[:N], RHO, SHOCK_SD, FIRM_NOISE)
     factor = rules.sector_partner_factor(DEMAND_INDEX * COMMON, EXPORT_VOLUME, TARIFF_VOLUME)
@@ -290,6 +290,18 @@ def test_a_firm_that_has_left_has_no_demand_and_delivers_nothing():
         assert flows[ROW["tariff_cost"], gone] == 0 and flows[ROW["diverted_sold"], gone] == 0
     assert flows[ROW["network"], 0] > 0  # firms 1 and 6 still order from it by name
     assert DEFENCE_WORK[0].sum() > 0 and flows[ROW["defence_krw"], 0] == 0
+
+
+def test_a_nan_in_a_firms_state_reaches_its_output_as_in_the_rules():
+    """A NaN capacity gives a NaN gross output, as `np.minimum` in `rules.produce` does (Python's
+    `min` would drop it, and a run would go on with corrupt state instead of stopping)."""
+    w = world()
+    w.capacity[3] = np.nan
+    expected = numpy_demand_and_production(w, True)
+    _, _, flows = kernel_demand_and_production(w, True)
+    assert np.isnan(expected["gross"][3]) and np.isnan(flows[ROW["gross"], 3])
+    finite = np.arange(N) != 3
+    close(flows[ROW["gross"], :N][finite], expected["gross"][:N][finite], "gross")
 
 
 # --- 5. finance -----------------------------------------------------------------------------------
@@ -437,7 +449,7 @@ def test_demography_exits_exactly_where_the_exponential_draw_is_below_the_monthl
 
 
 def peer_rates(w, rows, bass):
-    """`peer_adoption_share`, `rules.adoption_rate` and `rules.adoption_cost` for `rows`."""
+    """Peers' adoption, `rules.adoption_rate` and `rules.adoption_cost` for `rows`."""
     sector_share = w.sector_adopters / np.maximum(w.sector_candidates, 1)
     suppliers = rows_dot(w.net, rows, w.adopted) + w.net.market[rows] @ sector_share
     own = sector_share[w.sector[rows]]
@@ -715,3 +727,19 @@ def test_month_totals_are_the_sums_of_the_numpy_month_indicators():
     close(production, np.bincount(w.sector, weights=f["revenue"], minlength=S), "production")
     close(exports, np.bincount(w.sector, weights=firm_exports, minlength=S), "exports")
     close(jobs, np.bincount(w.sector, weights=w.employment, minlength=S), "employment")
+
+
+def test_the_kernels_copies_of_shared_constants_are_the_originals():
+    """Kernels keep their own copies of a few constants (numba's cache follows a kernel's own
+    file only); they must stay what the model means by them."""
+    from sim.inputs.names import PARTNERS
+    from sim.model import demography, firms, month_kernels
+
+    assert (month_kernels.DOMESTIC, month_kernels.US) == (
+        PARTNERS.index("domestic"),
+        PARTNERS.index("US"),
+    )
+    assert demography.US == PARTNERS.index("US")
+    states = (firms.NOT_ADOPTED, firms.ADOPTING, firms.ADOPTED)
+    assert (month_kernels.NOT_ADOPTED, month_kernels.ADOPTING, month_kernels.ADOPTED) == states
+    assert demography.NOT_ADOPTED == firms.NOT_ADOPTED
