@@ -41,12 +41,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Simulation cost of one firm for one month in a worker, seconds (model version 2, this 2-core
-#: machine: `benchmarks/one_replicate.py` measured 850-920 ns a step with synthesis; a whole run
-#: of `benchmarks/run_and_check.py`, drivers and chunks included, about 1.3 us).
-SECONDS_PER_FIRM_MONTH = 1.3e-6
-#: Parameter draw, population synthesis and network of one replicate, seconds.
-SETUP_SECONDS_PER_REPLICATE = 0.020
+#: Simulation cost of one firm for one month in a worker, seconds (the compiled month, this 2-core
+#: machine: `benchmarks/one_replicate.py` measured 360-500 ns a step with synthesis; a whole run
+#: of `benchmarks/run_and_check.py`, 1,000 replicates of 36 months, 79 ms of CPU a replicate,
+#: drivers, synthesis and chunks included: 0.55 us a firm-month beside the setup below).
+SECONDS_PER_FIRM_MONTH = 0.55e-6
+#: Parameter draw, population synthesis and network of one replicate, seconds (about 13 ms).
+SETUP_SECONDS_PER_REPLICATE = 0.015
 #: Imports, result files and figures, seconds; plus starting local worker processes.
 FIXED_SECONDS = 10.0
 WORKER_START_SECONDS = 1.5
