@@ -210,12 +210,20 @@ class ChangwonModel(mesa.Model):
         # What does not depend on the firms, month by month: won per real unit sold by sector
         # and buyer (`rules.unit_revenue`), the exporters' price cuts, how fast lost US sales
         # are re-routed (faster with export support), from the first US tariff on.
-        by_partner = np.repeat(environment.export_price[:, None], len(PARTNERS), axis=1)
-        by_partner[:, 0] = environment.price
-        self.unit_revenue = by_partner[:, None, :] * environment.tariff_price.transpose(0, 2, 1)
-        self.tariff_cut = 1.0 - environment.tariff_price
-        boost = np.where(environment.support_active, environment.diversion_boost, 0.0)
-        self.diversion_speed = 1.0 - np.exp(-1.0 / (params.diversion_months / (1.0 + boost)))
+        env = environment
+        self.unit_revenue = np.stack(
+            [
+                rules.unit_revenue(float(price), float(export_price), tariff_price)
+                for price, export_price, tariff_price in zip(
+                    env.price, env.export_price, env.tariff_price, strict=True
+                )
+            ]
+        )
+        self.tariff_cut = 1.0 - env.tariff_price
+        boost = np.where(env.support_active, env.diversion_boost, 0.0)
+        self.diversion_speed = np.array(
+            [rules.monthly_speed(params.diversion_months / (1.0 + b)) for b in boost]
+        )
         us_tariff = np.flatnonzero((environment.tariff_volume[:, US] != 1.0).any(axis=1))
         self.diverting_from = int(us_tariff[0]) if len(us_tariff) else len(environment.months)
         self.entrant_constants = (
