@@ -69,13 +69,26 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
     except Interrupted as interrupted:
         print(f"interrupted: {interrupted}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted_exit(argv)
     except KeyboardInterrupt:
         print("interrupted: no result was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted_exit(argv)
     except Exception as error:  # the last line of defence: one line, not a traceback
         print(one_line(f"error: {type(error).__name__}: {error}"), file=sys.stderr)
         return EXIT_FAILURE
+
+
+def interrupted_exit(argv: list[str] | None) -> int:
+    """The exit code of an interrupted command. Run as the process's own command line (`argv`
+    not given), the process ends next, so stop signals are ignored from here: a second Ctrl-C
+    arriving while Python shuts down would otherwise kill it by SIGINT instead of exit 130."""
+    if argv is None:
+        import signal
+
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+    return EXIT_INTERRUPTED
 
 
 def build_parser() -> argparse.ArgumentParser:
