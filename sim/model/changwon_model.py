@@ -226,23 +226,8 @@ class ChangwonModel(mesa.Model):
         )
         us_tariff = np.flatnonzero((environment.tariff_volume[:, US] != 1.0).any(axis=1))
         self.diverting_from = int(us_tariff[0]) if len(us_tariff) else len(environment.months)
-        self.entrant_constants = (
-            params.entrant_size,
-            params.defect_rate_base,
-            params.operating_rate,
-            params.in_complex_input_share,
-            params.input_share,
-            params.cash_months,
-            params.ai_effect_spread,
-            params.ai_small_firm_premium,
-            params.ai_productivity_gain,
-            params.ai_defect_reduction,
-            params.ai_unit_cost_reduction,
-            stationary_sd(params),
-            self.reference_employment,
-            params.adoption_size_elasticity,
-            params.adoption_export_boost,
-            self.propensity_scale,
+        self.entrant_constants = demography.entrant_constants(
+            params, stationary_sd(params), self.reference_employment, self.propensity_scale
         )
         n_months = len(environment.months)
         self.indicators = np.zeros((n_months, len(INDICATOR_NAMES)))

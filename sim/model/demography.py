@@ -14,6 +14,7 @@ firms are made firm by firm. Kernels of this module follow `sim.model.kernels`.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,6 +22,52 @@ from sim.model.kernels import kernel
 
 NOT_ADOPTED = 0  # sim.model.firms
 US = 1  # partner column (sim.inputs.names.PARTNERS)
+
+
+class EntrantConstants(NamedTuple):
+    """What `place_entrants` needs besides the entrant template (see `entrant_constants`)."""
+
+    size: float  # employment relative to the template's median
+    defect_rate: float
+    operating_rate: float
+    in_complex_input_share: float
+    input_share: float
+    cash_months: float
+    spread: float  # of the adoption gains (`population.adoption_gains`)
+    small_firm_premium: float
+    productivity_gain: float
+    defect_reduction: float
+    unit_cost_reduction: float
+    shock_sd: float  # stationary sd of a firm's demand shock
+    reference_employment: float  # of the adoption propensity
+    size_elasticity: float
+    export_boost: float
+    propensity_scale: float
+
+
+def entrant_constants(
+    params, shock_sd: float, reference_employment: float, propensity_scale: float
+) -> EntrantConstants:
+    """The parameters of entry, the stationary sd of the demand shock and the adoption
+    propensity's reference employment and scale."""
+    return EntrantConstants(
+        params.entrant_size,
+        params.defect_rate_base,
+        params.operating_rate,
+        params.in_complex_input_share,
+        params.input_share,
+        params.cash_months,
+        params.ai_effect_spread,
+        params.ai_small_firm_premium,
+        params.ai_productivity_gain,
+        params.ai_defect_reduction,
+        params.ai_unit_cost_reduction,
+        shock_sd,
+        reference_employment,
+        params.adoption_size_elasticity,
+        params.adoption_export_boost,
+        propensity_scale,
+    )
 
 
 @kernel
@@ -188,28 +235,17 @@ def place_entrants(
     the entrant template (`sim.model.population.EntrantTemplate`, `template_*`), and take their
     demand from the SMEs already there; returns the cash they bring into the complex.
 
-    `entrant_constants` (a tuple in the order of `ENTRANT_CONSTANTS`): parameters, the stationary
-    sd of the demand shock and the propensity's reference employment and scale. `noise` rows:
-    the demand shock's normal and the three adoption gains' normals (`adoption_gains`).
+    `entrant_constants`: an `EntrantConstants`. `noise` rows: the demand shock's normal and the
+    three adoption gains' normals (`adoption_gains`).
     """
-    (
-        entrant_size,
-        defect_rate_base,
-        operating_rate,
-        in_complex_input_share,
-        input_share,
-        cash_months,
-        spread,
-        small_firm_premium,
-        productivity_gain,
-        defect_reduction,
-        unit_cost_reduction,
-        shock_sd,
-        reference_employment,
-        size_elasticity,
-        export_boost,
-        propensity_scale,
-    ) = entrant_constants
+    k = entrant_constants
+    entrant_size, defect_rate_base, operating_rate = k.size, k.defect_rate, k.operating_rate
+    in_complex_input_share, input_share = k.in_complex_input_share, k.input_share
+    cash_months, spread, small_firm_premium = k.cash_months, k.spread, k.small_firm_premium
+    productivity_gain, defect_reduction = k.productivity_gain, k.defect_reduction
+    unit_cost_reduction, shock_sd = k.unit_cost_reduction, k.shock_sd
+    reference_employment, size_elasticity = k.reference_employment, k.size_elasticity
+    export_boost, propensity_scale = k.export_boost, k.propensity_scale
     sectors, partners = sme_demand.shape
     cut = np.cumsum(template_sector_share)
     cut = cut / cut[-1]
@@ -270,24 +306,3 @@ def place_entrants(
     for e in range(len(sector_u)):
         sme_alive[first + e] = True
     return entrant_cash
-
-
-#: The order of `place_entrants`'s `entrant_constants`.
-ENTRANT_CONSTANTS = (
-    "entrant_size",
-    "defect_rate_base",
-    "operating_rate",
-    "in_complex_input_share",
-    "input_share",
-    "cash_months",
-    "ai_effect_spread",
-    "ai_small_firm_premium",
-    "ai_productivity_gain",
-    "ai_defect_reduction",
-    "ai_unit_cost_reduction",
-    "stationary shock sd",
-    "reference employment",
-    "adoption_size_elasticity",
-    "adoption_export_boost",
-    "propensity scale",
-)

@@ -17,6 +17,7 @@ from sim.model.demography import (
     churn_factor,
     close_firms,
     customers_index,
+    entrant_constants,
     place_entrants,
     rescale_members,
 )
@@ -169,14 +170,9 @@ def test_place_entrants_sets_the_rows_as_the_numpy_step_did(median_employment):
     want.sme_alive[new] = True
 
     g = copied(w)
-    constants = (
-        params.entrant_size, params.defect_rate_base, params.operating_rate,
-        params.in_complex_input_share, params.input_share, params.cash_months,
-        params.ai_effect_spread, params.ai_small_firm_premium, params.ai_productivity_gain,
-        params.ai_defect_reduction, params.ai_unit_cost_reduction, stationary_sd(params),
-        reference_employment, params.adoption_size_elasticity, params.adoption_export_boost,
-        propensity_scale,
-    )  # fmt: skip
+    constants = entrant_constants(
+        params, stationary_sd(params), reference_employment, propensity_scale
+    )
     cash = place_entrants(
         first, sector_u, noise, t.sector_share, t.employment, t.labour_productivity,
         t.partner_mix, t.wage, t.fixed_cost_share, t.market_mix, t.export_intensity, constants,
