@@ -158,15 +158,19 @@ class stop_signals_interrupt:
     Ctrl-C does: finished chunks are kept, worker processes are stopped, the exit code is 130.
     Python's default for SIGTERM ends the process at once, skipping all of that. A second signal
     (Ctrl-C pressed twice) during the clean-up is ignored, so the clean-up finishes; SIGKILL
-    still ends everything (workers watch for it).
+    still ends everything (workers watch for it). With `process_ends` (the command is the
+    process's own), signals stay ignored after an interrupt until the process has ended: a second
+    Ctrl-C while Python shuts down would otherwise kill it by SIGINT instead of exit 130.
 
     Only the main thread may set signal handlers; elsewhere (a caller's thread) this does nothing.
     """
 
     SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
-    def __init__(self) -> None:
+    def __init__(self, process_ends: bool = False) -> None:
         self.previous: dict[int, Any] = {}
+        self.process_ends = process_ends
+        self.interrupted = False
 
     def __enter__(self) -> None:
         import signal
@@ -182,6 +186,7 @@ class stop_signals_interrupt:
     def _interrupt(self, number: int, frame: Any) -> None:
         import signal
 
+        self.interrupted = True
         for other in self.previous:
             signal.signal(other, signal.SIG_IGN)
         raise KeyboardInterrupt
@@ -189,8 +194,9 @@ class stop_signals_interrupt:
     def __exit__(self, *exc) -> None:
         import signal
 
-        for number, handler in self.previous.items():
-            signal.signal(number, handler)
+        if not (self.interrupted and self.process_ends):
+            for number, handler in self.previous.items():
+                signal.signal(number, handler)
         self.previous.clear()
 
 

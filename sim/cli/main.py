@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     from sim.inputs.scenario_errors import ScenarioError
 
     try:
-        with stop_signals_interrupt():
+        # Run as the process's own command line (no `argv`), the process ends with the command.
+        with stop_signals_interrupt(process_ends=argv is None):
             return args.command(args)
     except BrokenPipeError:
         # The reader stopped reading (`params | head`): nothing is wrong, so say nothing.
@@ -69,26 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
     except Interrupted as interrupted:
         print(f"interrupted: {interrupted}", file=sys.stderr)
-        return interrupted_exit(argv)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("interrupted: no result was written", file=sys.stderr)
-        return interrupted_exit(argv)
+        return EXIT_INTERRUPTED
     except Exception as error:  # the last line of defence: one line, not a traceback
         print(one_line(f"error: {type(error).__name__}: {error}"), file=sys.stderr)
         return EXIT_FAILURE
-
-
-def interrupted_exit(argv: list[str] | None) -> int:
-    """The exit code of an interrupted command. Run as the process's own command line (`argv`
-    not given), the process ends next, so stop signals are ignored from here: a second Ctrl-C
-    arriving while Python shuts down would otherwise kill it by SIGINT instead of exit 130."""
-    if argv is None:
-        import signal
-
-        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), signal.SIG_IGN)
-    return EXIT_INTERRUPTED
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -351,15 +351,22 @@ def start_local_workers_early(workers: int | None, scheduler: str | None) -> Non
     """Start the forkserver of local worker processes now, if `make_executor` will use it: it
     imports the model and loads its kernels (seconds) while this process reads and checks the
     job. It stops with this process, whatever happens next."""
-    if not scheduler and (workers or default_workers()) > 1:  # as `make_executor` decides
+    if local_processes(workers, scheduler):
         forkserver()
+
+
+def local_processes(workers: int | None, scheduler: str | None) -> int:
+    """How many local worker processes a job uses: none on a cluster or with one worker (the
+    job then runs in this process)."""
+    count = 0 if scheduler else workers or default_workers()
+    return count if count > 1 else 0
 
 
 def make_executor(workers: int | None, scheduler: str | None) -> Executor:
     if scheduler:
         return DaskCluster(scheduler)
-    workers = workers or default_workers()
-    return InProcess() if workers <= 1 else LocalProcesses(workers)
+    count = local_processes(workers, scheduler)
+    return LocalProcesses(count) if count else InProcess()
 
 
 # --- finished chunks on disk ---------------------------------------------------------------------
