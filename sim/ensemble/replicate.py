@@ -11,10 +11,11 @@ still moves with the same uniform (common random numbers, coupled by name).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import zlib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -163,20 +164,8 @@ def build_model(
 
     The drivers are the replicate's own draw, or with `driver_draw` that of another replicate
     number (sensitivity analysis makes the drivers one factor this way)."""
-    anchor_ids = _anchor_ids()
-    book = book_deliveries(load_order_book(), anchor_ids, params.defence_in_complex_share)
-    history = driver_model().history
-    defence = base_year_defence(
-        book,
-        len(anchor_ids),
-        BASE_YEAR,
-        history.levels["krw_per_usd"][BASE_YEAR],
-        params.defence_build_months,
-        params.defence_in_complex_share,
-    )
-    population = synthesise(
-        params, stream(seed, replicate, STREAM_POPULATION), firms, defence=defence
-    )
+    book = book_deliveries(load_order_book(), _anchor_ids(), params.defence_in_complex_share)
+    population = copy.deepcopy(base_population(params, seed, replicate, firms))
     drivers_of = replicate if driver_draw is None else driver_draw
     macro, drivers = forecast_macro(scenario, seed, drivers_of, fixed_drivers)
     environment = build_environment(
@@ -191,6 +180,27 @@ def build_model(
     model = ChangwonModel(population, environment, params, month_seeds(seed, replicate), replicate)
     model.driver_parameters = drivers  # for the record of the replicate's inputs
     return model
+
+
+@lru_cache(maxsize=1)
+def base_population(params: Parameters, seed: int, replicate: int, firms: int | None):
+    """The replicate's 2024 population, synthesised from its own stream; the firms' defence work
+    is that of the order book known at the start of 2025.
+
+    It depends on nothing in the scenario, so a replicate run twice (with and without its
+    AI-factory programme, or a scenario and its baseline at one design point) synthesises it
+    once: the last one is kept, and each model steps its own copy (`build_model`)."""
+    anchor_ids = _anchor_ids()
+    book = book_deliveries(load_order_book(), anchor_ids, params.defence_in_complex_share)
+    defence = base_year_defence(
+        book,
+        len(anchor_ids),
+        BASE_YEAR,
+        driver_model().history.levels["krw_per_usd"][BASE_YEAR],
+        params.defence_build_months,
+        params.defence_in_complex_share,
+    )
+    return synthesise(params, stream(seed, replicate, STREAM_POPULATION), firms, defence=defence)
 
 
 def _anchor_ids() -> tuple[str, ...]:

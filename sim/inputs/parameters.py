@@ -315,11 +315,14 @@ def draw_parameters(
     """
     registry = load_registry()
     own = own or {}
-    values = {}
-    for name in PARAMETER_NAMES:
-        spec = registry[name]
-        u = uniform(name)
-        values[name] = float(triangular(np.array([u]), spec.low, spec.value, spec.high)[0])
+    specs = [registry[name] for name in PARAMETER_NAMES]
+    priors = triangular(
+        np.array([uniform(name) for name in PARAMETER_NAMES]),
+        np.array([s.low for s in specs]),
+        np.array([s.value for s in specs]),
+        np.array([s.high for s in specs]),
+    )
+    values = dict(zip(PARAMETER_NAMES, priors.tolist(), strict=True))
     if posterior is True:
         posterior = load_posterior()
     ranks: dict[str, float] = {}

@@ -423,8 +423,8 @@ class ChangwonModel(mesa.Model):
             self.book(entrant_cash=self.place_entrants(self.firms_created, draws))
             self.firms_created += count
         if count or now.exits:  # sector markets now have other firms in them
-            f = self.firms
-            self.market_weight = market_weights(f.base_sales, f.alive, f.sector)
+            f, n = self.firms, self.firms_created  # slots from n on are empty: weight zero
+            self.market_weight[:n] = market_weights(f.base_sales[:n], f.alive[:n], f.sector[:n])
 
     def employ_and_adopt(self, draws: MonthDraws) -> None:
         now, f, p, env, net = self.now, self.firms, self.params, self.env, self.network

@@ -9,17 +9,19 @@ flows.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import textwrap
 
 import numpy as np
 import pytest
 
-from sim.ensemble.replicate import build_model, replicate_inputs
+from sim.ensemble.replicate import base_population, build_model, replicate_inputs
 from sim.inputs.names import PARTNERS, SECTORS, anchor_ids
 from sim.inputs.parameters import central_parameters
 from sim.inputs.scenario_files import load_scenario
 from sim.model.changwon_model import LEDGER_COLUMN, ChangwonModel
+from sim.model.firms import FirmState
 from sim.model.indicators import COLUMN, annual_from_monthly
 
 SEED = 20250801
@@ -255,6 +257,25 @@ def test_same_seed_and_replicate_give_identical_arrays(full, model):
     assert np.array_equal(again.ledger, model.ledger)
     for name in ("cash", "employment", "adoption", "alive", "capacity"):
         assert np.array_equal(getattr(again.firms, name), getattr(model.firms, name)), name
+
+
+def test_models_of_one_replicate_each_step_their_own_copy_of_its_population(full):
+    """A replicate's population is synthesised once (`base_population`) for the models built
+    from it; stepping one of them must leave the next one's start untouched."""
+    params = central_parameters()
+    stepped = build_model(full, params, SEED, 2, firms=400)
+    start = stepped.firms.copy()
+    for _ in range(12):
+        stepped.step()
+    assert not np.array_equal(stepped.firms.cash, start.cash)
+    again = build_model(full, params, SEED, 2, firms=400)
+    base_population.cache_clear()
+    fresh = build_model(full, params, SEED, 2, firms=400)
+    for field in dataclasses.fields(FirmState):
+        for model in (again, fresh):
+            assert np.array_equal(getattr(model.firms, field.name), getattr(start, field.name))
+    assert np.array_equal(again.network.shares.data, fresh.network.shares.data)
+    assert np.array_equal(again.entrant.wage, fresh.entrant.wage)
 
 
 def test_another_replicate_gives_other_numbers(full, model):
