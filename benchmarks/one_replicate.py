@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "tests" / "model"))
 
 from reference_model import run_reference  # noqa: E402
 
-from sim.ensemble.replicate import build_model  # noqa: E402
+from sim.ensemble.replicate import base_population, build_model  # noqa: E402
 from sim.inputs.parameters import central_parameters  # noqa: E402
 from sim.inputs.scenario_files import load_scenario  # noqa: E402
 from sim.model.indicators import COLUMN  # noqa: E402
@@ -67,6 +67,7 @@ def timed(work) -> tuple[float, float, object]:
 
 
 def array_replicate(scenario, params, seed: int) -> dict:
+    base_population.cache_clear()  # each replicate of a run synthesises its own population
     wall, cpu, model = timed(lambda: build_model(scenario, params, seed, 0))
     step_wall, step_cpu, _ = timed(lambda: [model.step() for _ in model.env.months])
     return {
@@ -78,6 +79,7 @@ def array_replicate(scenario, params, seed: int) -> dict:
 
 
 def reference_replicate(scenario, params, seed: int) -> dict:
+    base_population.cache_clear()
     wall, cpu, indicators = timed(lambda: run_reference(scenario, params, seed, 0))
     return {
         "wall": wall,
