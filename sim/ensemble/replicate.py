@@ -11,7 +11,6 @@ still moves with the same uniform (common random numbers, coupled by name).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import zlib
 from dataclasses import dataclass
@@ -165,7 +164,7 @@ def build_model(
     The drivers are the replicate's own draw, or with `driver_draw` that of another replicate
     number (sensitivity analysis makes the drivers one factor this way)."""
     book = book_deliveries(load_order_book(), _anchor_ids(), params.defence_in_complex_share)
-    population = copy.deepcopy(base_population(params, seed, replicate, firms))
+    population = base_population(params, seed, replicate, firms).copy()
     drivers_of = replicate if driver_draw is None else driver_draw
     macro, drivers = forecast_macro(scenario, seed, drivers_of, fixed_drivers)
     environment = build_environment(

@@ -31,6 +31,9 @@ class SupplierNetwork:
     # (stored shares,): the buyer (row) of each stored share
     buyer: np.ndarray
 
+    def copy(self) -> SupplierNetwork:
+        return SupplierNetwork(self.shares.copy(), self.market.copy(), self.buyer.copy())
+
     def grow(self, extra: int, market_rows: np.ndarray) -> None:
         """Add `extra` buyer/supplier slots whose purchases go through the sector markets."""
         n = self.shares.shape[0] + extra

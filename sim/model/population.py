@@ -7,8 +7,9 @@ firms' sizes and roles, and the totals are then matched by scaling.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from statistics import NormalDist
 
 import numpy as np
@@ -46,6 +47,21 @@ class Population:
     reference_employment: float  # median SME employment at the start; scales the adoption hazard
     base_year_totals: dict[str, float]
     scale: float = 1.0  # the population's size relative to the complex (smaller in tests)
+
+    def copy(self) -> Population:
+        """A copy whose arrays a model may change (firms, network, entrant template) while this
+        one stays as it is."""
+        template = self.entrant  # its arrays are copied, its numbers are immutable anyway
+        entrant = replace(
+            template, **{f.name: copy.copy(getattr(template, f.name)) for f in fields(template)}
+        )
+        return replace(
+            self,
+            firms=self.firms.copy(),
+            network=self.network.copy(),
+            entrant=entrant,
+            base_year_totals=dict(self.base_year_totals),
+        )
 
 
 #: Exports are at most this share of a firm's final sales (the rest is sold at home).
