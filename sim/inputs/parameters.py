@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -225,10 +225,11 @@ class Posterior:
     def draw(self, u: float) -> dict[str, float]:
         return dict(zip(self.names, self.values[self.row(u)].tolist(), strict=True))
 
-    @property
+    @cached_property
     def ranks(self) -> np.ndarray:
         """(draws, names): each draw's value as a rank in [0, 1] of its weighted marginal (the
-        middle of its weight), so a distribution's quantile at the rank moves with the draw."""
+        middle of its weight), so a distribution's quantile at the rank moves with the draw.
+        Made once: every replicate reads it."""
         weight = np.diff(self.cumulative_weight, prepend=0.0)
         out = np.empty_like(self.values)
         for j in range(self.values.shape[1]):
