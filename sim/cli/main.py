@@ -10,12 +10,10 @@ runs it; what several commands share is in `sim.cli.common` and `sim.cli.running
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from sim import __version__
-from sim.cli.brief import add_brief_command
-from sim.cli.calibrate import add_calibrate_command
-from sim.cli.check import add_check_command
 from sim.cli.common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -27,19 +25,26 @@ from sim.cli.common import (
     one_line,
     stop_signals_interrupt,
 )
-from sim.cli.compare import add_compare_command
-from sim.cli.explore import add_explore_command
-from sim.cli.params import add_params_command
-from sim.cli.run import add_run_command
-from sim.cli.runs import add_runs_command
-from sim.cli.schema import add_schema_command
-from sim.cli.sensitivity import add_sensitivity_command
-from sim.cli.validate import add_validate_command
 from sim.ensemble.locks import JobBusy
+
+#: The commands, in the order `--help` lists them; each is the module `sim.cli.<command>`.
+COMMANDS = (
+    "run",
+    "compare",
+    "check",
+    "schema",
+    "params",
+    "sensitivity",
+    "calibrate",
+    "validate",
+    "brief",
+    "runs",
+    "explore",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -79,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or only of the command `argv` starts with: a command's
+    module is imported only when it can be asked for, so `check` starts quickly."""
     parser = argparse.ArgumentParser(
         prog="changwon-sim",
         description="Agent-based forecasts for the Changwon National Industrial Complex.",
@@ -88,17 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
-    add_run_command(sub)
-    add_compare_command(sub)
-    add_check_command(sub)
-    add_schema_command(sub)
-    add_params_command(sub)
-    add_sensitivity_command(sub)
-    add_calibrate_command(sub)
-    add_validate_command(sub)
-    add_brief_command(sub)
-    add_runs_command(sub)
-    add_explore_command(sub)
+    named = argv[:1] if argv and argv[0] in COMMANDS else COMMANDS
+    for name in named:
+        module = importlib.import_module(f"sim.cli.{name}")
+        getattr(module, f"add_{name}_command")(sub)
     return parser
 
 

@@ -6,8 +6,9 @@ dates) together with the 1-based line of every mapping key and sequence item, ke
 keys and list indices that leads to it.
 
 Safety, because a scenario file may come from anywhere:
-- only plain data is built: the loader is a `yaml.SafeLoader` subclass, and tags other than the
-  standard scalar, sequence and mapping tags are refused (no Python objects, `!!binary` or sets);
+- only plain data is built: the loader is PyYAML's safe loader (its text parsed by libyaml when
+  PyYAML has it), and tags other than the standard scalar, sequence and mapping tags are refused
+  (no Python objects, `!!binary` or sets);
 - the file may be at most `MAX_BYTES` long and nest at most `MAX_DEPTH` levels deep;
 - aliases may expand to at most `MAX_ALIAS_NODES` nodes in all, so a "billion laughs" document
   fails at once with a one-line message instead of eating memory;
@@ -120,10 +121,9 @@ def load_text(text: str, file: str = "<string>", max_bytes: int = MAX_BYTES) -> 
             line = mark.line + 1 if mark is not None else 1
             raise YamlError(file, line, f"invalid YAML: {_yaml_problem(error)}") from None
         except yaml.reader.ReaderError as error:
-            line = text.count("\n", 0, max(error.position, 0)) + 1
-            raise YamlError(
-                file, line, "invalid YAML: the text contains a forbidden character"
-            ) from None
+            raise _forbidden_character(file, _line_at(text, error.position)) from None
+        except UnicodeEncodeError as error:  # a lone surrogate: libyaml reads UTF-8 only
+            raise _forbidden_character(file, text.count("\n", 0, error.start) + 1) from None
         except yaml.YAMLError as error:
             raise YamlError(file, 1, f"invalid YAML: {error}") from None
         if node is None:
@@ -134,14 +134,41 @@ def load_text(text: str, file: str = "<string>", max_bytes: int = MAX_BYTES) -> 
             loader.dispose()
 
 
+def _forbidden_character(file: str, line: int) -> YamlError:
+    return YamlError(file, line, "invalid YAML: the text contains a forbidden character")
+
+
+def _line_at(text: str, position: int) -> int:
+    """The line of a reader error's position: a byte offset into the text's UTF-8 when libyaml
+    read it, a character offset when PyYAML's own reader did."""
+    if _SafeLoader is yaml.SafeLoader:
+        return text.count("\n", 0, max(position, 0)) + 1
+    return text.encode("utf-8", errors="surrogatepass").count(b"\n", 0, max(position, 0)) + 1
+
+
 def _yaml_problem(error: yaml.MarkedYAMLError) -> str:
     """PyYAML's message on one line, without its own copy of the position."""
     parts = [error.context, error.problem] if error.context else [error.problem]
     return "; ".join(str(part) for part in parts if part) or "cannot be parsed"
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that limits nesting while composing and records where aliases are used."""
+if yaml.__with_libyaml__:
+
+    class _SafeLoader(yaml.composer.Composer, yaml.cyaml.CSafeLoader):
+        """A safe loader whose text is scanned and parsed by libyaml (about eight times faster
+        than PyYAML's Python parser), its nodes composed by PyYAML's Python composer, which
+        `_Loader` extends."""
+
+        def __init__(self, text: str) -> None:
+            yaml.cyaml.CSafeLoader.__init__(self, text)
+            yaml.composer.Composer.__init__(self)
+
+else:
+    _SafeLoader = yaml.SafeLoader
+
+
+class _Loader(_SafeLoader):
+    """A safe loader that limits nesting while composing and records where aliases are used."""
 
     # YAML 1.1 (PyYAML) reads `1e9` as text; scenario authors mean a number, as YAML 1.2 does.
     # Copy the resolver table deeply: add_implicit_resolver would append to SafeLoader's lists.

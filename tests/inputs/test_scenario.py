@@ -579,6 +579,20 @@ def test_malformed_yaml_reports_the_parser_line(tmp_path):
     assert message.startswith(f"{path}:4: invalid YAML: ")
 
 
+def test_a_forbidden_character_is_placed_on_its_line_after_korean_text(tmp_path):
+    """libyaml counts a reader error's position in bytes of UTF-8: a line of Hangul above the
+    character must not push its reported line down."""
+    path = write(tmp_path, "s.yaml", "name: s\ntitle: 창원 국가산업단지 관세 시나리오\nrem: a\x07b\n")
+    assert only_problem(path) == f"{path}:3: invalid YAML: the text contains a forbidden character"
+
+
+def test_text_with_a_lone_surrogate_is_refused_at_its_line():
+    """Text handed in from Python (not read from a file) may hold what UTF-8 cannot encode."""
+    with pytest.raises(safe_yaml.YamlError) as refused:
+        safe_yaml.load_text("name: s\nnote: \ud800\n", "given")
+    assert str(refused.value) == "given:2: invalid YAML: the text contains a forbidden character"
+
+
 def test_bad_indentation(tmp_path):
     path = write(tmp_path, "s.yaml", "name: s\nruns:\n  replicates: 5\n seed: 3\n")
     assert only_problem(path).startswith(f"{path}:4: invalid YAML: ")
