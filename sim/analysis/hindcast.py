@@ -27,7 +27,6 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import yaml
 from scipy.optimize import brentq
 
 from sim.analysis.history import load_history
@@ -49,6 +48,7 @@ from sim.inputs.parameters import (
     triangular,
 )
 from sim.inputs.paths import CALIBRATION_DIR
+from sim.inputs.safe_yaml import read_data_file
 from sim.model.changwon_model import ChangwonModel
 from sim.model.defence import book_deliveries, load_order_book
 from sim.model.environment import Environment, build_environment
@@ -111,7 +111,7 @@ class Drivers:
 @cache
 def load_drivers(path: Path = DRIVERS_FILE) -> Drivers:
     """Read the historical drivers (cached)."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    raw = read_data_file(path)
     programme = raw["smart_factory_programme"]
     return Drivers(
         base_year=int(raw["base_year"]),

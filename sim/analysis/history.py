@@ -10,9 +10,8 @@ from __future__ import annotations
 import copy
 from functools import cache
 
-import yaml
-
 from sim.inputs.paths import CALIBRATION_DIR
+from sim.inputs.safe_yaml import read_data_file
 from sim.model.indicators import INDICATORS
 
 HISTORY_FILE = CALIBRATION_DIR / "complex_annual.yaml"
@@ -21,7 +20,7 @@ HISTORY_FILE = CALIBRATION_DIR / "complex_annual.yaml"
 @cache
 def _series() -> dict[str, dict]:
     """The parsed and checked `series` mapping (cached: the file is read once per process)."""
-    spec = yaml.safe_load(HISTORY_FILE.read_text(encoding="utf-8"))
+    spec = read_data_file(HISTORY_FILE)
     series = spec.get("series") if isinstance(spec, dict) else None
     if not isinstance(series, dict):
         raise ValueError(f"{HISTORY_FILE}: no 'series' mapping")

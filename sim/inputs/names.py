@@ -2,9 +2,8 @@
 
 from functools import cache
 
-import yaml
-
 from sim.inputs.paths import CALIBRATION_DIR
+from sim.inputs.safe_yaml import read_data_file
 
 SECTORS: tuple[str, ...] = (
     "machinery",
@@ -20,7 +19,7 @@ EXPORT_PARTNERS: tuple[str, ...] = PARTNERS[1:]
 @cache
 def population_spec() -> dict:
     """The parsed `calibration/population.yaml`."""
-    spec = yaml.safe_load((CALIBRATION_DIR / "population.yaml").read_text(encoding="utf-8"))
+    spec = read_data_file(CALIBRATION_DIR / "population.yaml")
     if tuple(spec["sectors"]) != SECTORS or tuple(spec["partners"]) != PARTNERS:
         raise ValueError(
             "calibration/population.yaml: sectors or partners differ from sim.inputs.names"

@@ -16,9 +16,9 @@ from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from sim.inputs.paths import CALIBRATION_DIR
+from sim.inputs.safe_yaml import read_data_file
 
 KINDS = ("fact", "literature", "assumption", "calibrated")
 
@@ -144,7 +144,7 @@ PARAMETER_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Para
 @cache
 def load_registry(path: Path = CALIBRATION_DIR / "parameters.yaml") -> dict[str, ParameterSpec]:
     """Read the parameter registry; it must name exactly the fields of `Parameters`."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_data_file(path)
     registry = {}
     for name, entry in raw.items():
         spec = ParameterSpec(

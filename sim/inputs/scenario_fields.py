@@ -18,13 +18,13 @@ from functools import cache
 from statistics import NormalDist
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.inputs.calendar import format_month, parse_month
 from sim.inputs.names import EXPORT_PARTNERS, PARTNERS, SECTORS, defence_primes
 from sim.inputs.paths import CALIBRATION_DIR
+from sim.inputs.safe_yaml import read_data_file
 from sim.inputs.scenario_errors import _error, _Problems, _show
 
 # --- limits and defaults --------------------------------------------------------------------------
@@ -55,9 +55,8 @@ def _registry() -> dict[str, dict[str, Any]]:
 
     Read here rather than through `sim.inputs.parameters`, which imports numpy (slow for `check`).
     """
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    text = (CALIBRATION_DIR / "parameters.yaml").read_text(encoding="utf-8")
-    return {str(name): entry for name, entry in yaml.load(text, Loader=loader).items()}
+    raw = read_data_file(CALIBRATION_DIR / "parameters.yaml")
+    return {str(name): entry for name, entry in raw.items()}
 
 
 @cache

@@ -22,11 +22,11 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from sim.inputs.calendar import parse_month
 from sim.inputs.names import PARTNERS
 from sim.inputs.paths import CALIBRATION_DIR
+from sim.inputs.safe_yaml import read_data_file
 from sim.model.kernels import kernel
 
 BOOK_FILE = CALIBRATION_DIR / "defence_contracts.yaml"
@@ -174,7 +174,7 @@ class OrderBook:
 
 @cache
 def load_order_book(path: Path = BOOK_FILE) -> OrderBook:
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    raw = read_data_file(path)
     contracts = []
     for c in raw["contracts"]:
         if "value_usd" in c:

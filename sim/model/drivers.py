@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import yaml
 from numba.core import types
 from numba.extending import intrinsic
 
 from sim.inputs.paths import CALIBRATION_DIR
+from sim.inputs.safe_yaml import read_data_file
 from sim.model.kernels import kernel
 
 WINDOW_END = 2024
@@ -136,7 +136,7 @@ def load_driver_history(through: int = WINDOW_END, path: Path | None = None) -> 
     """The driver histories of `calibration/drivers.yaml`, years <= `through` (at most 2024)."""
     if through > WINDOW_END:
         raise ValueError(f"the driver model's window ends in {WINDOW_END}; through={through}")
-    spec = yaml.safe_load(Path(path or DRIVERS_FILE).read_text(encoding="utf-8"))["series"]
+    spec = read_data_file(path or DRIVERS_FILE)["series"]
     growth, levels, info = {}, {}, {}
     for name, (key, given) in _FILE_SERIES.items():
         s = spec[key]

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-import yaml
 
 from sim.inputs.names import PARTNERS
 from sim.inputs.paths import CALIBRATION_DIR
+from sim.inputs.safe_yaml import read_data_file
 from sim.model.drivers import (
     DRIVERS,
     EQUATIONS,
@@ -208,7 +208,7 @@ QUARTERLY_FILE = "complex_quarterly.yaml"
 def quarterly_production() -> dict[int, tuple[float, ...]]:
     """Year -> the four quarters' production of the complex (KICOX, revised basis), for years
     without a sample break inside them."""
-    spec = yaml.safe_load((CALIBRATION_DIR / QUARTERLY_FILE).read_text(encoding="utf-8"))
+    spec = read_data_file(CALIBRATION_DIR / QUARTERLY_FILE)
     by_year: dict[int, list[float]] = {}
     broken: set[int] = set()
     for key, row in spec["quarters"].items():
