@@ -582,7 +582,8 @@ def test_malformed_yaml_reports_the_parser_line(tmp_path):
 def test_a_forbidden_character_is_placed_on_its_line_after_korean_text(tmp_path):
     """libyaml counts a reader error's position in bytes of UTF-8: a line of Hangul above the
     character must not push its reported line down."""
-    path = write(tmp_path, "s.yaml", "name: s\ntitle: 창원 국가산업단지 관세 시나리오\nrem: a\x07b\n")
+    text = "name: s\ntitle: 창원 국가산업단지 관세 시나리오\nrem: a\x07b\n"
+    path = write(tmp_path, "s.yaml", text)
     assert only_problem(path) == f"{path}:3: invalid YAML: the text contains a forbidden character"
 
 

@@ -136,3 +136,17 @@ def test_scenario_file_runs(path):
     assert result.indicators.shape[0] == months
     assert np.isfinite(result.indicators).all()
     assert (result.indicators[:, COLUMN["production_krw"]] > 0).all()
+
+
+def test_calibration_files_read_as_pyyamls_python_safe_loader_reads_them():
+    """`read_data_file` parses with libyaml where it can; the data must be what PyYAML's own
+    safe loader gives, number for number, in every calibration file."""
+    import yaml
+
+    from sim.inputs.paths import CALIBRATION_DIR
+    from sim.inputs.safe_yaml import read_data_file
+
+    files = sorted(CALIBRATION_DIR.glob("*.yaml"))
+    assert len(files) >= 9
+    for path in files:
+        assert read_data_file(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path.name
