@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from sim import __version__
@@ -44,6 +45,10 @@ COMMANDS = (
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Pydantic looks for plugins in every installed package's metadata the first time a model is
+    # built (tens of milliseconds, most of them for nothing); the scenario's models have no use
+    # for plugins. An explicit setting of the user's stands.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     parser = build_parser(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
@@ -104,8 +109,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def _silence_stdout() -> None:
     """Point stdout at /dev/null, so that flushing it at exit raises no second BrokenPipeError."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
