@@ -107,13 +107,13 @@ def load_file(path: str | Path, max_bytes: int = MAX_BYTES) -> Located:
     return load_text(text, label, max_bytes=max_bytes)
 
 
+_FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_data_file(path: str | Path) -> Any:
     """A YAML file of the project's own (calibration data), as plain data without lines: PyYAML's
     safe loader, its text parsed by libyaml when PyYAML has it (several times faster)."""
     return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_FAST_SAFE_LOADER)
-
-
-_FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_text(text: str, file: str = "<string>", max_bytes: int = MAX_BYTES) -> Located:
