@@ -21,7 +21,7 @@ import numpy as np
 from sim.inputs.calendar import format_month
 from sim.inputs.parameters import PARAMETER_NAMES, Parameters, central_parameters, draw_parameters
 from sim.model.changwon_model import ChangwonModel
-from sim.model.defence import base_year_defence, book_deliveries, load_order_book
+from sim.model.defence import Deliveries, base_year_defence, book_deliveries, load_order_book
 from sim.model.drivers import N_NORMALS, DriverModel, DriverParameters, estimate
 from sim.model.drivers import load_driver_history as driver_history
 from sim.model.environment import build_environment
@@ -163,7 +163,7 @@ def build_model(
 
     The drivers are the replicate's own draw, or with `driver_draw` that of another replicate
     number (sensitivity analysis makes the drivers one factor this way)."""
-    book = book_deliveries(load_order_book(), _anchor_ids(), params.defence_in_complex_share)
+    book = order_book(params.defence_in_complex_share)
     population = base_population(params, seed, replicate, firms).copy()
     drivers_of = replicate if driver_draw is None else driver_draw
     macro, drivers = forecast_macro(scenario, seed, drivers_of, fixed_drivers)
@@ -189,17 +189,22 @@ def base_population(params: Parameters, seed: int, replicate: int, firms: int | 
     It depends on nothing in the scenario, so a replicate run twice (with and without its
     AI-factory programme, or a scenario and its baseline at one design point) synthesises it
     once: the last one is kept, and each model steps its own copy (`build_model`)."""
-    anchor_ids = _anchor_ids()
-    book = book_deliveries(load_order_book(), anchor_ids, params.defence_in_complex_share)
     defence = base_year_defence(
-        book,
-        len(anchor_ids),
+        order_book(params.defence_in_complex_share),
+        len(_anchor_ids()),
         BASE_YEAR,
         driver_model().history.levels["krw_per_usd"][BASE_YEAR],
         params.defence_build_months,
         params.defence_in_complex_share,
     )
     return synthesise(params, stream(seed, replicate, STREAM_POPULATION), firms, defence=defence)
+
+
+@lru_cache(maxsize=1)
+def order_book(in_complex_share: float) -> tuple[Deliveries, ...]:
+    """The order book known at the start of 2025 as deliveries (`book_deliveries`), given the
+    share of contracts made in the complex: made once for a replicate's population and models."""
+    return tuple(book_deliveries(load_order_book(), _anchor_ids(), in_complex_share))
 
 
 def _anchor_ids() -> tuple[str, ...]:

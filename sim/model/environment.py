@@ -18,6 +18,7 @@ dollar price they pay with the elasticity `export_price_elasticity`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,7 +64,7 @@ def build_environment(
     params: Parameters,
     anchor_ids: tuple[str, ...],
     macro: MacroPaths,
-    book: list[Deliveries] | None = None,
+    book: Sequence[Deliveries] | None = None,
     complex_shock_start: float = 0.0,
     defence_scale: float = 1.0,
 ) -> Environment:
