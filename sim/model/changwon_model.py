@@ -377,7 +377,9 @@ class ChangwonModel(mesa.Model):
             self.exit_after,
             p.exit_rate,
         )
-        self.ledger[now.k, SETTLED_COLUMNS] += sums
+        ledger = self.ledger[now.k]
+        for column, value in zip(SETTLED_COLUMNS, sums.tolist(), strict=True):
+            ledger[column] += value  # column by column: quicker than an index list for eight
         if support:
             self.credit_left -= sums[-1]
 
@@ -528,8 +530,9 @@ class ChangwonModel(mesa.Model):
     # --- helpers ---------------------------------------------------------------------------------
 
     def book(self, **flows: float) -> None:
+        ledger = self.ledger[self.now.k]
         for name, value in flows.items():
-            self.ledger[self.now.k, LEDGER_COLUMN[name]] += value
+            ledger[LEDGER_COLUMN[name]] += value
 
     def propensity_of(self, employment: np.ndarray, export_intensity: np.ndarray, scale: float):
         p = self.params

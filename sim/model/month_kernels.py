@@ -59,6 +59,20 @@ FLOWS = (
     TARIFF_COST,
     DIVERTED_SOLD,
 ) = range(len(FLOWS))
+#: The rows of `flows` that `demand_and_production` writes for each firm (a firm that has left:
+#: zeros).
+MADE = (
+    DEFENCE,
+    DEFENCE_KRW,
+    DEMAND,
+    GROSS,
+    SALES,
+    REVENUE,
+    FILL,
+    INPUTS,
+    TARIFF_COST,
+    DIVERTED_SOLD,
+)
 DOMESTIC, US = 0, 1  # partner columns (sim.inputs.names.PARTNERS)
 NOT_ADOPTED, ADOPTING, ADOPTED = 0, 1, 2  # sim.model.firms
 #: An exponential draw -log u is at least 1 - u, so a draw whose 1 - u exceeds a bound by this
@@ -93,7 +107,6 @@ TOTALS = (
     "in_complex",  # real orders filled inside the complex
     "cash",  # the firms' cash at the end of the month
 )
-N_TOTALS = len(TOTALS)
 
 
 # --- 2-4. demand, production, tariff absorption ---------------------------------------------------
@@ -160,7 +173,10 @@ def demand_and_production(
     - the price cuts absorbing tariffs (`rules.absorbed_tariff`; `tariff_cut` is one minus the
       exporter's price, partners x sectors).
     Writes `final`, the rows of `flows` named above, and the state `firm_shock`, `diverted` and
-    `capacity`.
+    `capacity`. A firm that has left is skipped after its shock moves: as it left, its capacity,
+    orders and re-routed sales were zeroed and its customers sent to the markets
+    (`demography.close_firms`), so the rules would give it zero output, sales and fill and leave
+    its state as it is.
     """
     partners = base_final.shape[1]
     sectors = market.shape[1]
@@ -170,6 +186,8 @@ def demand_and_production(
     by_sector = np.zeros(sectors)
     for buyer in range(n):
         order = orders[buyer]
+        if order == 0.0:  # nothing to add (a firm that has left orders nothing)
+            continue
         for s in range(sectors):
             by_sector[s] += order * market[buyer, s]
         for j in range(indptr[buyer], indptr[buyer + 1]):
@@ -179,7 +197,9 @@ def demand_and_production(
         response = 1.0 if j == DOMESTIC else export_volume
         for s in range(sectors):
             factor[s, j] = demand_index[j] * common * response * tariff_volume[j, s]
-    us_volume = tariff_volume[US]
+    lost_per_sale = np.empty(sectors)  # US sales the tariff costs per US sale made, by sector
+    for s in range(sectors):
+        lost_per_sale[s] = 1.0 / tariff_volume[US, s] - 1.0
     cut_partner = np.zeros(partners, dtype=np.bool_)
     for j in range(partners):
         for s in range(sectors):
@@ -189,9 +209,15 @@ def demand_and_production(
         network[i] += by_sector[sector[i]] * market_weight[i]
         shock = shock_persistence * firm_shock[i] + shock_sd * firm_noise[i]
         firm_shock[i] = shock
-        here = 1.0 if alive[i] else 0.0  # a firm that has left has no demand, delivers nothing
+        if not alive[i]:  # it has no final demand, makes and delivers nothing: skipped
+            for j in range(partners):
+                final[i, j] = 0.0
+            for row in MADE:
+                flows[row, i] = 0.0
+            flows[DEMAND, i] = diverted[i] + network[i]  # orders that still name it, if any
+            continue
         s = sector[i]
-        own = math.exp(shock - 0.5 * shock_variance) * cost_advantage[i] * here
+        own = math.exp(shock - 0.5 * shock_variance) * cost_advantage[i]
         total = 0.0
         value = 0.0
         for j in range(partners):
@@ -200,19 +226,18 @@ def demand_and_production(
             total += sold
             value += unit_revenue[s, j] * sold
         if diverting:
-            lost = final[i, US] * (1.0 / us_volume[s] - 1.0)
+            lost = final[i, US] * lost_per_sale[s]
             diverted[i] = diverted[i] + diversion_speed * (diversion_share * lost - diverted[i])
         defence_krw = 0.0
         if i < anchors:
             for j in range(partners):
                 defence_krw += defence_work[i, j]
-            defence_krw *= here
         defence = defence_krw / price
         demand = total + diverted[i] + network[i] + defence
         keep = 1.0 - defect_rate[i]
         gross = np.minimum(demand / keep, capacity[i] * productivity[i])
         sales = gross * keep
-        fill = (sales / demand if demand > 0 else 1.0) * here
+        fill = sales / demand if demand > 0 else 1.0
         flows[DEFENCE, i] = defence
         flows[DEFENCE_KRW, i] = defence_krw
         flows[DEMAND, i] = demand
@@ -278,6 +303,8 @@ def settle_and_finance(
       demography hazard (`rules.leaves_by_demography`: the exponential draw -log u below the
       monthly rate); only firms that may exit (living SMEs). The logarithm is taken only of the
       uniforms close enough to decide.
+    A firm that has left (no orders, wages, fixed costs or cash since it left) is skipped: its
+    value added and profit are zero, as the rules would make them.
     Returns (the month's sums named by `SETTLED`, the slots leaving in increasing order).
     """
     sectors = market.shape[1]
@@ -290,6 +317,10 @@ def settle_and_finance(
     delivered_total = 0.0
     outside = 0.0
     for i in range(n):
+        if not alive[i]:  # a firm that has left buys, sells and pays nothing
+            flows[VALUE_ADDED, i] = 0.0
+            flows[PROFIT, i] = 0.0
+            continue
         named = 0.0
         for j in range(indptr[i], indptr[i + 1]):
             named += data[j] * flows[FILL, indices[j]]
@@ -423,6 +454,8 @@ def employment_and_adoption(
             continue
         if i >= entrants_from:
             needed = employment[i]  # they start at their size
+        elif productivity[i] == 1.0:  # 1 ** x is 1: no power to take (most firms)
+            needed = gross[i] / labour_productivity[i]
         else:
             needed = gross[i] / (labour_productivity[i] * productivity[i] ** labour_saving)
         employment[i] = employment[i] + employment_speed * (needed - employment[i])
@@ -560,15 +593,16 @@ def month_totals(
     """
     partners = final.shape[1]
     sectors = unit_revenue.shape[0]
-    totals = np.zeros(N_TOTALS)
     by_partner = np.zeros(partners)
     production = np.zeros(sectors)
     exports = np.zeros(sectors)
     jobs = np.zeros(sectors)
     diverted = np.zeros(sectors)
     anchors = deliveries.shape[0]
-    abroad_sold = 0.0
-    domestic_sold = 0.0
+    # Sums in local variables, which stay in registers, rather than in an array.
+    abroad_sold = domestic_sold = 0.0
+    revenue_total = real_sales = value_added = employed = active = 0.0
+    defects = gross = tariff_cost = defence_work = delivered = in_complex = cash_total = 0.0
     for i in range(n):
         s = sector[i]
         fill = flows[FILL, i]
@@ -586,29 +620,47 @@ def month_totals(
                 if j != DOMESTIC:
                     by_partner[j] += deliveries[i, j]
                 exported += deliveries[i, j]
-                totals[9] += deliveries[i, j]
+                delivered += deliveries[i, j]
         diverted[s] += flows[DIVERTED_SOLD, i]
         revenue = flows[REVENUE, i]
         production[s] += revenue
         exports[s] += exported
         jobs[s] += employment[i]
-        totals[0] += revenue
-        totals[1] += flows[SALES, i]
-        totals[2] += flows[VALUE_ADDED, i]
-        totals[3] += employment[i]
-        totals[4] += 1.0 if alive[i] else 0.0
-        totals[5] += flows[GROSS, i] * defect_rate[i]
-        totals[6] += flows[GROSS, i]
-        totals[7] += flows[TARIFF_COST, i]
-        totals[8] += flows[DEFENCE_KRW, i] * fill
-        totals[11] += flows[NETWORK, i] * fill
-        totals[12] += cash[i]
+        revenue_total += revenue
+        real_sales += flows[SALES, i]
+        value_added += flows[VALUE_ADDED, i]
+        employed += employment[i]
+        active += 1.0 if alive[i] else 0.0
+        defects += flows[GROSS, i] * defect_rate[i]
+        gross += flows[GROSS, i]
+        tariff_cost += flows[TARIFF_COST, i]
+        defence_work += flows[DEFENCE_KRW, i] * fill
+        in_complex += flows[NETWORK, i] * fill
+        cash_total += cash[i]
     diverted_total = 0.0
     for s in range(sectors):
         diverted_total += diverted[s]
         for j in range(1, partners):
             by_partner[j] += diverted[s] * diversion_mix[s, j] * export_price
-    totals[10] = (
-        abroad_sold + diverted_total + totals[8] / price + domestic_final_share * domestic_sold
+    final_demand = (
+        abroad_sold + diverted_total + defence_work / price + domestic_final_share * domestic_sold
+    )
+    # In the order of `TOTALS`.
+    totals = np.array(
+        [
+            revenue_total,
+            real_sales,
+            value_added,
+            employed,
+            active,
+            defects,
+            gross,
+            tariff_cost,
+            defence_work,
+            delivered,
+            final_demand,
+            in_complex,
+            cash_total,
+        ]
     )
     return totals, by_partner, production, exports, jobs

@@ -22,7 +22,14 @@ from sim.inputs.parameters import central_parameters
 from sim.inputs.scenario_files import load_scenario
 from sim.model.changwon_model import LEDGER_COLUMN, ChangwonModel
 from sim.model.firms import FirmState
-from sim.model.indicators import COLUMN, annual_from_monthly
+from sim.model.indicators import (
+    COLUMN,
+    EXPORT_COLUMNS,
+    INDICATOR_NAMES,
+    SECTOR_COLUMNS,
+    adjacent_columns,
+    annual_from_monthly,
+)
 
 SEED = 20250801
 RTOL = 1e-9
@@ -185,6 +192,16 @@ def test_sectors_add_up_to_the_complex(model):
     for name in ("production_krw", "exports_usd", "employment"):
         by_sector = sum(indicator(model, f"{name}_{s}") for s in SECTORS)
         np.testing.assert_allclose(by_sector, indicator(model, name), rtol=RTOL)
+
+
+def test_column_groups_are_slices_of_their_named_columns():
+    """A month's row is written by slices: each names exactly its group's columns, in order; a
+    group whose columns are not adjacent is refused where the slices are made."""
+    for name, columns in SECTOR_COLUMNS.items():
+        assert INDICATOR_NAMES[columns] == tuple(f"{name}_{s}" for s in SECTORS)
+    assert INDICATOR_NAMES[EXPORT_COLUMNS] == tuple(f"exports_usd_{p}" for p in PARTNERS[1:])
+    with pytest.raises(ValueError, match="not adjacent"):
+        adjacent_columns(["production_krw", "exports_usd"])
 
 
 def test_real_production_is_production_at_2024_prices(model):

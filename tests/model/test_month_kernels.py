@@ -23,8 +23,10 @@ from sim.inputs.names import PARTNERS
 from sim.model import rules
 from sim.model.firms import ADOPTED, ADOPTING, INELIGIBLE, NOT_ADOPTED
 from sim.model.month_kernels import (
+    DEMAND,
     FLOWS,
     LOG_MARGIN,
+    MADE,
     SETTLED,
     TOTALS,
     demand_and_production,
@@ -225,9 +227,10 @@ def numpy_demand_and_production(w: SimpleNamespace, diverting: bool) -> dict:
     )
 
 
-def kernel_demand_and_production(w: SimpleNamespace, diverting: bool):
+def kernel_demand_and_production(w: SimpleNamespace, diverting: bool, last_month: float = 0.0):
+    """The kernel's month on a copy of `w`; its scratch arrays start filled with `last_month`."""
     g = copied(w)
-    final, flows = np.zeros((SLOTS, P)), np.zeros((len(FLOWS), SLOTS))
+    final, flows = np.full((SLOTS, P), last_month), np.full((len(FLOWS), SLOTS), last_month)
     demand_and_production(
         N, g.sector, g.alive, g.base_final, g.capacity, g.productivity, g.defect_rate,
         g.unit_cost, g.firm_shock, g.diverted, g.orders, g.cost_advantage, g.market_weight,
@@ -290,6 +293,24 @@ def test_a_firm_that_has_left_has_no_demand_and_delivers_nothing():
         assert flows[ROW["tariff_cost"], gone] == 0 and flows[ROW["diverted_sold"], gone] == 0
     assert flows[ROW["network"], 0] > 0  # firms 1 and 6 still order from it by name
     assert DEFENCE_WORK[0].sum() > 0 and flows[ROW["defence_krw"], 0] == 0
+
+
+def test_the_rows_of_a_firm_that_has_left_are_written_over_every_month():
+    """The month's flows and final demand are scratch arrays holding last month's numbers: the
+    rows of firm 5, which has left and is skipped, are written over all the same (zero), and so
+    are its value added and profit when accounts are settled."""
+    w = world()
+    expected = numpy_demand_and_production(w, True)
+    _, final, flows = kernel_demand_and_production(w, True, last_month=7.0)
+    for name, row in ROW.items():
+        if name in expected:
+            close(flows[row, :N], expected[name][:N], name)
+    close(final[:N], expected["final"][:N], "final demand")
+    assert (final[5] == 0.0).all()
+    assert (flows[[row for row in MADE if row != DEMAND], 5] == 0.0).all()
+    assert flows[DEMAND, 5] == 0.0  # no order names it
+    _, settled, _, _ = kernel_settle(w, flows, np.full(N, 0.5))
+    assert settled[ROW["value_added"], 5] == 0.0 and settled[ROW["profit"], 5] == 0.0
 
 
 def test_a_nan_in_a_firms_state_reaches_its_output_as_in_the_rules():
@@ -541,6 +562,22 @@ def test_employment_follows_output_needs_and_entrants_start_at_their_size():
     g, given = check_employ_and_adopt(w, np.full(N, 0.5), n=10, entrants=8)
     np.testing.assert_array_equal(g.employment[[5, 8, 9]], [0.0, 6.0, 7.5])
     assert given == 0 and (g.adoption == w.adoption).all()
+
+
+def test_employment_of_firms_without_adoption_gains_is_the_rule_bit_for_bit():
+    """Most firms' productivity is exactly one (no adoption gain): the kernel skips the power
+    `productivity ** labour_saving` for them, which is one, so their employment is the rule's
+    bit for bit; firms with gains (slots 4, 7) take the power as the rule does."""
+    w = world()
+    w.productivity[[3, 6]] = 1.0
+    g, _ = check_employ_and_adopt(w, np.full(N, 0.5))
+    gross = month_flows(w)[0]["gross"]
+    labour_productivity = w.labour_productivity * LABOUR_FACTOR
+    needed = rules.labour_needed(gross, labour_productivity, w.productivity, LABOUR_SAVING)
+    want = rules.adjust_toward(w.employment, needed, EMPLOYMENT_SPEED)
+    np.testing.assert_array_equal(g.employment[[3, 6]], want[[3, 6]])
+    assert (w.productivity[[4, 7]] > 1.0).all()
+    close(g.employment[[4, 7]], want[[4, 7]], "employment of firms with gains")
 
 
 # Candidates (alive, not adopted, of the month's start): firms 2, 3, 4, 6, 7. Each draw is a
