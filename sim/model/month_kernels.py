@@ -59,8 +59,7 @@ FLOWS = (
     TARIFF_COST,
     DIVERTED_SOLD,
 ) = range(len(FLOWS))
-#: The rows of `flows` that `demand_and_production` writes for each firm (a firm that has left:
-#: zeros).
+#: The rows of `flows` that `demand_and_production` writes for each firm.
 MADE = (
     DEFENCE,
     DEFENCE_KRW,
