@@ -32,6 +32,8 @@ import yaml
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 50
 MAX_ALIAS_NODES = 10_000
+#: Whether PyYAML has libyaml, whose parser reads a text several times faster than PyYAML's own.
+_LIBYAML = yaml.__with_libyaml__
 
 Path_ = tuple[Any, ...]  # a path of mapping keys (str, ...) and list indices (int)
 
@@ -107,7 +109,7 @@ def load_file(path: str | Path, max_bytes: int = MAX_BYTES) -> Located:
     return load_text(text, label, max_bytes=max_bytes)
 
 
-_FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FAST_SAFE_LOADER = yaml.CSafeLoader if _LIBYAML else yaml.SafeLoader
 
 
 def read_data_file(path: str | Path) -> Any:
@@ -150,7 +152,7 @@ def _forbidden_character(file: str, line: int) -> YamlError:
 def _line_at(text: str, position: int) -> int:
     """The line of a reader error's position: a byte offset into the text's UTF-8 when libyaml
     read it, a character offset when PyYAML's own reader did."""
-    if _SafeLoader is yaml.SafeLoader:
+    if not _LIBYAML:
         return text.count("\n", 0, max(position, 0)) + 1
     return text.encode("utf-8", errors="surrogatepass").count(b"\n", 0, max(position, 0)) + 1
 
@@ -161,7 +163,7 @@ def _yaml_problem(error: yaml.MarkedYAMLError) -> str:
     return "; ".join(str(part) for part in parts if part) or "cannot be parsed"
 
 
-if yaml.__with_libyaml__:
+if _LIBYAML:
 
     class _SafeLoader(yaml.composer.Composer, yaml.cyaml.CSafeLoader):
         """A safe loader whose text is scanned and parsed by libyaml (about eight times faster

@@ -59,19 +59,9 @@ FLOWS = (
     TARIFF_COST,
     DIVERTED_SOLD,
 ) = range(len(FLOWS))
-#: The rows of `flows` that `demand_and_production` writes for each firm.
-MADE = (
-    DEFENCE,
-    DEFENCE_KRW,
-    DEMAND,
-    GROSS,
-    SALES,
-    REVENUE,
-    FILL,
-    INPUTS,
-    TARIFF_COST,
-    DIVERTED_SOLD,
-)
+#: The rows of `flows` that `demand_and_production` writes for each firm: all but the orders
+#: received (summed over the buyers first) and what settlement writes.
+MADE = tuple(row for row in range(len(FLOWS)) if row not in (NETWORK, VALUE_ADDED, PROFIT))
 DOMESTIC, US = 0, 1  # partner columns (sim.inputs.names.PARTNERS)
 NOT_ADOPTED, ADOPTING, ADOPTED = 0, 1, 2  # sim.model.firms
 #: An exponential draw -log u is at least 1 - u, so a draw whose 1 - u exceeds a bound by this
