@@ -7,6 +7,10 @@
   (the passes skip them);
 - month: CPU time of a month of `combined.yaml` with a small population (95 firms at the end),
   which is mostly the month's fixed cost, median over replicates;
+- action floor: each action of the step (`ChangwonModel.step`) at its quickest, in the months of
+  10 replicates of the `run` benchmark's scenario at full size: its least time in any month per
+  firm alive at the month's start, in ns. Their sum is a floor for a month's cost per firm: every
+  action at its best month, nothing between them;
 - mesa_step: Mesa's clock, the step of a model that does nothing;
 - kernel call: a compiled function's call with 1 and 27 array arguments, and with 7 (empty)
   arrays returned;
@@ -99,6 +103,55 @@ def small_month_us(replicates: int = 10) -> float:
     return round(statistics.median(per_month[1:]) * 1e6, 1)  # the first loads the kernels
 
 
+#: The actions `ChangwonModel.step` calls, each timed on its own by `action_floor_ns`.
+ACTIONS = (
+    "draw",
+    "read_environment",
+    "move_common_shock",
+    "demand_and_production",
+    "settle_accounts",
+    "exit_firms",
+    "enter_new_firms",
+    "employ_and_adopt",
+    "ramp_adoption_effects",
+    "book_pipeline_orders",
+    "record",
+)
+
+
+def timed(action, spent: dict, name: str):
+    """`action`, recording the nanoseconds of its last call in `spent[name]`."""
+
+    def run(*args):
+        start = time.perf_counter_ns()
+        result = action(*args)
+        spent[name] = time.perf_counter_ns() - start
+        return result
+
+    return run
+
+
+def action_floor_ns(replicates: int = 10) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        scenario = load_scenario(cut_scenario(SCENARIOS / "us_tariff_15.yaml", 36, Path(folder)))
+    params = central_parameters()
+    least = dict.fromkeys(ACTIONS, float("inf"))
+    for r in range(replicates + 1):  # the first loads the kernels
+        model = build_model(scenario, params, 1, r)
+        spent = dict.fromkeys(ACTIONS, 0)
+        for name in ACTIONS:  # an instance attribute: step() calls it instead of the method
+            setattr(model, name, timed(getattr(model, name), spent, name))
+        for _ in model.env.months:
+            alive = np.count_nonzero(model.firms.alive)
+            model.step()
+            if r:
+                for name in ACTIONS:
+                    least[name] = min(least[name], spent[name] / alive)
+    floor = {f"floor_{name}_ns": round(least[name], 1) for name in ACTIONS}
+    floor["floor_month_ns_per_firm"] = round(sum(least.values()), 1)
+    return floor
+
+
 def mesa_step_us() -> float:
     import mesa
 
@@ -158,6 +211,7 @@ def main() -> None:
             **replicate_costs(args.replicates),
             "left_share_of_slot_months": left_share(),
             "small_month_us": small_month_us(),
+            **action_floor_ns(),
             "mesa_step_us": mesa_step_us(),
             **kernel_call_us(),
         }

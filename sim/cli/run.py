@@ -12,6 +12,7 @@ from sim.cli.common import EXIT_OK, check_out_folder
 from sim.cli.running import (
     add_lang_option,
     add_run_options,
+    figure_langs,
     guard,
     run_scenario,
     write_run_folder,
@@ -47,12 +48,25 @@ def command_run(args: argparse.Namespace) -> int:
     check_out_folder(args.out, scenario.name)
     start_local_workers_early(args.workers, args.scheduler)
     guard(args, [scenario])
-    run = run_scenario(scenario, args, tail=prepare_results if args.no_figures else prepare_figures)
-    from sim.ensemble.tables import annual_summary
-    from sim.report.headline import next_steps_run, run_headline
+    with figure_drawers(args) as drawers:
+        # Figures are drawn by the drawers, if there are any, else here once the tables are written.
+        here = drawers is None and not args.no_figures
+        run = run_scenario(
+            scenario,
+            args,
+            tail=prepare_figures if here else prepare_results,
+            aside=None if drawers is None else drawers.start,
+        )
+        from sim.ensemble.tables import annual_summary
+        from sim.report.headline import next_steps_run, run_headline
 
-    summary = annual_summary(run.annual(), scenario.outputs.quantiles)  # before the chunks go
-    folder = write_run_folder(run, scenario, args)
+        summary = annual_summary(run.annual(), scenario.outputs.quantiles)  # before the chunks go
+        figures = None
+        if drawers is not None:
+            replicates = run.manifest["replicates"]
+            title = scenario.title or scenario.name
+            figures = drawers.fan_figures(summary, replicates, figure_langs(args), title)
+        folder = write_run_folder(run, scenario, args, figures)
     lines = run_headline(
         summary,
         title=scenario.title or scenario.name,
@@ -90,10 +104,21 @@ def prepare_results() -> None:
 def prepare_figures() -> None:
     """As `prepare_results`, plus the plotting modules and a first drawing (fonts loaded)."""
     prepare_results()
-    from sim.report.plots import figure_png_bytes, new_axes
-    from sim.report.result_figures import fan_figures  # noqa: F401
+    from sim.report.figure_processes import warm_up
 
-    ax = new_axes()  # a first drawing loads the fonts and text layout
-    ax.plot([2025, 2026], [1.0, 2.0])
-    ax.set_title("2025")
-    figure_png_bytes(ax.figure)
+    warm_up()
+
+
+def figure_drawers(args: argparse.Namespace):
+    """Processes that draw the figures while this one writes the tables
+    (`sim.report.figure_processes`), when the run has local workers (their forkserver forks
+    the drawers); else none (a context giving None), and figures are drawn here."""
+    import contextlib
+
+    from sim.ensemble.execution import local_processes
+
+    if args.no_figures or not local_processes(args.workers, args.scheduler):
+        return contextlib.nullcontext()
+    from sim.report.figure_processes import FigureProcesses
+
+    return FigureProcesses()

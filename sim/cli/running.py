@@ -231,20 +231,35 @@ class Run:
 
 
 class Tail:
-    """Work for this process while a run's last chunks are running: `prepare` (imports and first
-    drawing of what writing the results folder needs) starts in a thread once at most
-    `start_when_left` replicates are left, when a worker, and so a core, would otherwise be idle;
-    `wait` joins it. With one worker the simulation runs in this process, so it starts at the end.
+    """Work for this process while a run's last chunks are running, once at most
+    `start_when_left` replicates are left, when a worker, and so a core, would otherwise be idle:
+    `prepare` (imports and first drawing of what writing the results folder needs) in a thread,
+    and `aside` (quick: it starts processes that draw the figures) at once in this one. `wait`
+    joins the thread. With one worker the simulation runs in this process, so both start at the
+    end.
     """
 
-    def __init__(self, prepare: Callable[[], None] | None, left: int, start_when_left: int):
-        self.prepare, self.left, self.start_when_left = prepare, left, start_when_left
+    def __init__(
+        self,
+        prepare: Callable[[], None] | None,
+        left: int,
+        start_when_left: int,
+        aside: Callable[[], None] | None = None,
+    ):
+        self.prepare, self.aside = prepare, aside
+        self.left, self.start_when_left = left, start_when_left
+        self.started = False
         self.thread: threading.Thread | None = None
         self.finished(0)
 
     def finished(self, count: int) -> None:
         self.left -= count
-        if self.prepare is not None and self.thread is None and self.left <= self.start_when_left:
+        if self.started or self.left > self.start_when_left:
+            return
+        self.started = True
+        if self.aside is not None:
+            self.aside()
+        if self.prepare is not None:
             self.thread = threading.Thread(target=self.prepare, daemon=True)
             self.thread.start()
 
@@ -259,10 +274,11 @@ def run_scenario(
     replicates: int | None = None,
     seed: int | None = None,
     tail: Callable[[], None] | None = None,
+    aside: Callable[[], None] | None = None,
 ) -> Run:
     """Run every replicate of a scenario (resuming from saved chunks if asked). `tail`, if
-    given, is called in a thread of this process while the last chunks run (see `Tail`); it
-    has finished when this returns."""
+    given, is called in a thread of this process while the last chunks run, and `aside` in this
+    thread at the same moment (see `Tail`); `tail` has finished when this returns."""
     from sim.ensemble.execution import (
         CHUNK_REPLICATES,
         chunks,
@@ -300,7 +316,10 @@ def run_scenario(
     started = time.time()
     workers = executor.description.get("workers")  # none given for a cluster: it is elsewhere
     ending = Tail(
-        tail, replicates, replicates if workers is None else (workers - 1) * CHUNK_REPLICATES
+        tail,
+        replicates,
+        replicates if workers is None else (workers - 1) * CHUNK_REPLICATES,
+        aside,
     )
 
     def finished(count: int) -> None:
@@ -352,9 +371,10 @@ def command_line(args: argparse.Namespace) -> str:
     return shlex.join(["changwon-sim", *getattr(args, "argv", [])])
 
 
-def write_run_folder(run: Run, scenario, args: argparse.Namespace) -> Path:
+def write_run_folder(run: Run, scenario, args: argparse.Namespace, figures=None) -> Path:
     """Write a finished run's results folder (annual.csv and .xlsx, inputs.csv, summary, monthly
-    Parquet, fan charts unless --no-figures); its chunks are discarded once it is complete."""
+    Parquet, fan charts unless --no-figures: drawn here, or given by `figures` if they are drawn
+    elsewhere); its chunks are discarded once it is complete."""
     from sim.report.run_folder import write_run_folder as write_folder
 
     with disk_errors(args.out / scenario.name, run.store):
@@ -366,6 +386,7 @@ def write_run_folder(run: Run, scenario, args: argparse.Namespace) -> Path:
             run.inputs(),
             yaml=run.yaml,
             figure_langs=None if args.no_figures else figure_langs(args),
+            figures=figures,
         )
     run.store.discard()  # the result is complete: its chunks are no longer needed
     return folder

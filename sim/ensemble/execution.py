@@ -173,9 +173,15 @@ class LocalProcesses(Closing):
     def close(self, stop: bool = False) -> None:
         if self.pool is not None:
             pool, self.pool = self.pool, None
-            if stop:
-                stop_workers((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=True, cancel_futures=True)
+            close_pool(pool, stop)
+
+
+def close_pool(pool: ProcessPoolExecutor, stop: bool) -> None:
+    """Let a pool's processes end; with `stop`, end them at once (work in progress is dropped,
+    not waited for)."""
+    if stop:
+        stop_workers((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 class ClusterError(RuntimeError):

@@ -64,9 +64,11 @@ def fan_figures(
     replicates: int,
     langs: Sequence[str] = ("en",),
     title: str | None = None,
+    indicators: Sequence[str] = FIGURE_INDICATORS,
 ) -> Iterator[tuple[str, bytes]]:
     """figures/fan_<indicator>[.<lang>].png of a run (English unsuffixed), from its
-    `annual_summary` table, with the reported history, the scenario's title and a source line."""
+    `annual_summary` table, with the reported history, the scenario's title and a source line;
+    for each language, one per indicator of `indicators` (`FIGURE_INDICATORS` unless given)."""
     for lang in langs:
         if lang not in ("en", "ko"):
             raise ValueError(f"figure language must be 'en' or 'ko' (got {lang!r})")
@@ -76,7 +78,7 @@ def fan_figures(
     history = load_history()
     reported = history_sources()
     for lang in langs:
-        for name in FIGURE_INDICATORS:
+        for name in indicators:
             png = _render(
                 lambda name=name, lang=lang: plots.fan_chart(
                     None,

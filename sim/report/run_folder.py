@@ -24,16 +24,17 @@ def write_run_folder(
     *,
     yaml: str,
     figure_langs: Sequence[str] | None = ("en",),
+    figures: Callable[..., Iterable[tuple[str, bytes]]] | None = None,
 ) -> Path:
     """Write `out/<scenario name>/<run-id>/` (annual.csv and .xlsx, inputs.csv, summary.json,
     monthly.parquet, scenario.yaml = `yaml`, fan charts in `figure_langs` unless None) and
-    return it. `monthly` is the monthly table or a function giving it chunk by chunk."""
+    return it. `monthly` is the monthly table or a function giving it chunk by chunk. `figures`,
+    if given, gives the fan charts drawn elsewhere (`sim.report.figure_processes`)."""
     from sim.ensemble.results import write_run_results
     from sim.report.result_figures import fan_figures
     from sim.report.workbook import annual_workbook
 
-    figures = None
-    if figure_langs is not None:
+    if figures is None and figure_langs is not None:
         figures = partial(
             fan_figures, langs=tuple(figure_langs), title=scenario.title or scenario.name
         )

@@ -53,10 +53,11 @@ def runs(tmp_path_factory) -> dict:
     scenario.write_text(SMALL, encoding="utf-8")
     (tmp / "baseline.yaml").write_text(BASE, encoding="utf-8")
     found = {}
-    for workers in ("1", "2"):
+    for workers in ("1", "2"):  # with two workers, figures are drawn beside the tables
+        figures = ["--no-figures"] if workers == "1" else []
         code, stdout = run_cli(
             "run", str(scenario), "--replicates", "30", "--out", str(tmp / f"w{workers}"),
-            "--workers", workers, "--no-figures",
+            "--workers", workers, *figures,
         )  # fmt: skip
         assert code == 0
         found[workers] = (printed_folder(stdout), stdout)
@@ -116,6 +117,22 @@ def test_inputs_csv_and_workbook_are_the_same_bytes_whatever_the_workers(runs):
     one, two = runs["one"][0], runs["two"][0]
     for name in ("inputs.csv", "annual.xlsx", "annual.csv"):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def test_figures_drawn_beside_the_tables_are_those_drawn_here(runs):
+    from sim.ensemble.tables import annual_summary, annual_table
+    from sim.inputs.scenario_files import load_scenario
+    from sim.report.result_figures import fan_figures
+
+    folder = runs["two"][0]
+    scenario = load_scenario(runs["scenario"])
+    monthly = pd.read_parquet(folder / "monthly.parquet")
+    summary = annual_summary(annual_table(monthly), scenario.outputs.quantiles)
+    here = dict(fan_figures(summary, 30, ("en",), scenario.title))
+    drawn = {f"figures/{path.name}": path.read_bytes() for path in (folder / "figures").iterdir()}
+    assert drawn == here
+    listed = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert set(here) <= set(listed)
 
 
 def test_workbook_sheets_quote_annual_csv_in_reading_units(runs):
