@@ -24,9 +24,11 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -42,6 +44,7 @@ from threadpoolctl import threadpool_limits
 from sim.ensemble.replicate import base_population, build_model, run_replicate
 from sim.inputs.parameters import central_parameters
 from sim.inputs.scenario_files import load_scenario
+from sim.model.changwon_model import ChangwonModel
 from sim.model.indicators import COLUMN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,20 +106,9 @@ def small_month_us(replicates: int = 10) -> float:
     return round(statistics.median(per_month[1:]) * 1e6, 1)  # the first loads the kernels
 
 
-#: The actions `ChangwonModel.step` calls, each timed on its own by `action_floor_ns`.
-ACTIONS = (
-    "draw",
-    "read_environment",
-    "move_common_shock",
-    "demand_and_production",
-    "settle_accounts",
-    "exit_firms",
-    "enter_new_firms",
-    "employ_and_adopt",
-    "ramp_adoption_effects",
-    "book_pipeline_orders",
-    "record",
-)
+#: The actions `ChangwonModel.step` calls (`self.<action>(...)`), in its order, read from its
+#: source so that an action added to the step is timed too.
+ACTIONS = tuple(re.findall(r"self\.(\w+)\(", inspect.getsource(ChangwonModel.step)))
 
 
 def timed(action, spent: dict, name: str):
