@@ -134,7 +134,7 @@ def action_floor_ns(replicates: int = 10) -> dict:
         for name in ACTIONS:  # an instance attribute: step() calls it instead of the method
             setattr(model, name, timed(getattr(model, name), spent, name))
         for _ in model.env.months:
-            alive = np.count_nonzero(model.firms.alive)
+            alive = int(np.count_nonzero(model.firms.alive))
             model.step()
             if r:
                 for name in ACTIONS:
