@@ -185,11 +185,11 @@ def month_indicators(model, now) -> tuple[np.ndarray, float]:
     """
     # Imported here: the indicators' names and annual sums serve processes that never step a
     # model, and need not load numba.
-    from sim.model.month_kernels import month_totals
+    from sim.model.month_kernels import TOTALS, month_totals
 
     f, p, env = model.firms, model.params, model.env
     k = now.k
-    totals, by_partner, by_sector_production, by_sector_exports, by_sector_jobs = month_totals(
+    sums, by_partner, by_sector_production, by_sector_exports, by_sector_jobs = month_totals(
         model.firms_created,
         f.sector,
         f.alive,
@@ -205,27 +205,14 @@ def month_indicators(model, now) -> tuple[np.ndarray, float]:
         now.price,
         p.domestic_final_share,
     )
-    (
-        production,
-        real_sales,
-        value_added,
-        employment,
-        active,
-        defects,
-        gross,
-        tariff_cost,
-        defence_work,
-        delivered,
-        final_demand,
-        in_complex,
-        cash,
-    ) = totals.tolist()
+    total = dict(zip(TOTALS, sums.tolist(), strict=True))  # the kernel's sums, by name
+    production, employment, active = total["production"], total["employment"], total["active"]
     fx = float(env.krw_per_usd[k])
     adopters = sum(model.sector_adopters.tolist())  # an int, summed quicker than by numpy
     row = np.zeros(len(INDICATOR_NAMES))
     row[COLUMN["production_krw"]] = production
-    row[COLUMN["production_real_krw"]] = real_sales
-    row[COLUMN["value_added_krw"]] = value_added
+    row[COLUMN["production_real_krw"]] = total["real_sales"]
+    row[COLUMN["value_added_krw"]] = total["value_added"]
     row[EXPORT_COLUMNS] = by_partner[1:] / fx
     row[COLUMN["exports_usd"]] = by_partner[1:].sum() / fx
     row[COLUMN["employment"]] = employment
@@ -235,10 +222,10 @@ def month_indicators(model, now) -> tuple[np.ndarray, float]:
     row[COLUMN["adopters"]] = adopters
     row[COLUMN["adoption_share"]] = adopters / max(1, active)
     row[COLUMN["labour_productivity"]] = production / employment if employment > 0 else 0.0
-    row[COLUMN["defect_rate"]] = defects / max(gross, 1e-300)
-    row[COLUMN["tariff_cost_krw"]] = tariff_cost
-    row[COLUMN["defence_work_krw"]] = defence_work
-    row[COLUMN["defence_deliveries_krw"]] = delivered
+    row[COLUMN["defect_rate"]] = total["defects"] / max(total["gross"], 1e-300)
+    row[COLUMN["tariff_cost_krw"]] = total["tariff_cost"]
+    row[COLUMN["defence_work_krw"]] = total["defence_work"]
+    row[COLUMN["defence_deliveries_krw"]] = total["delivered"]
     row[COLUMN["defence_backlog_krw"]] = max(0.0, model.defence_backlog)  # rounding below zero
     row[SECTOR_COLUMNS["production_krw"]] = by_sector_production
     row[SECTOR_COLUMNS["exports_usd"]] = by_sector_exports / fx
@@ -247,10 +234,10 @@ def month_indicators(model, now) -> tuple[np.ndarray, float]:
     # made) and the share of its domestic sales that goes to final buyers, in volumes: the
     # exporters' price cuts that absorb tariffs move margins, not what is made upstream.
     region = region_effects(
-        final_demand,
-        real_sales - in_complex,
-        real_sales,
-        value_added / now.price,
+        total["final_demand"],
+        total["real_sales"] - total["in_complex"],
+        total["real_sales"],
+        total["value_added"] / now.price,
         employment,
         model.labour_trend,
         p,
@@ -263,7 +250,7 @@ def month_indicators(model, now) -> tuple[np.ndarray, float]:
         model.region_jobs = region[2]
     model.region_jobs += model.speeds["employment"] * (region[2] - model.region_jobs)
     row[COLUMN["region_employment"]] = model.region_jobs
-    return row, cash
+    return row, total["cash"]
 
 
 def region_effects(
